@@ -1,0 +1,201 @@
+"""The command line: ``sim run``, ``sim validate``, ``sim params``.
+
+Thin by design: parse arguments, call the scenario, runner and results packages, and map
+failures to exit codes in one place (0 success, 2 bad input, 1 any other failure, 130
+interrupted). Bad input is printed as ``FILE:LINE:COL: KEY.PATH: message``, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from sim import __version__
+from sim.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, Problem
+
+EXIT_INTERRUPTED = 130
+ARGUMENTS = "<command line>"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with argument errors reported like every other bad input (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError([Problem(ARGUMENTS, 1, 1, self.prog, message)])
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63 - 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sim", description="Scenario simulation of the Lithuania-Belarus "
+                     "truck standoff: Monte Carlo runs of YAML scenarios.")
+    parser.add_argument("--version", action="version", version=f"sim {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="Monte Carlo replications of one scenario")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("-n", "--replications", type=_positive_int, help="replications "
+                     "(default: the scenario's `replications`)")
+    run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's `seed`)")
+    run.add_argument("--workers", type=_positive_int, help="worker processes "
+                     "(default: all cores)")
+    run.add_argument("--out", type=Path, default=Path("results"),
+                     help="parent folder of the run folder (default: results)")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY.PATH=VALUE", help="override a scenario value (repeatable)")
+    run.add_argument("--executor", choices=["local"], default="local",
+                     help="where replications run (local processes)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
+
+    check = commands.add_parser("validate", help="check scenario files without running them")
+    check.add_argument("files", type=Path, nargs="+")
+    check.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY.PATH=VALUE")
+
+    params = commands.add_parser(
+        "params", help="list a scenario's uncertain parameters: when each is drawn, its value"
+    )
+    params.add_argument("scenario", type=Path)
+    params.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY.PATH=VALUE")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    overrides = list(args.overrides)
+    if getattr(args, "replications", None) is not None:
+        overrides.append(f"replications={args.replications}")
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"seed={args.seed}")
+    return overrides
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.model import build_model
+    from sim.results import (
+        format_summary_table,
+        make_manifest,
+        series_bands,
+        summarize,
+        write_run_folder,
+    )
+    from sim.runner import run_replications
+    from sim.scenario import load_scenario
+    from sim.scenario.yamlio import dump_yaml
+
+    scenario, _ = load_scenario(args.scenario, _overrides(args))
+    model = build_model(scenario)
+    final_dir = args.out / scenario.name
+    workers = args.workers or os.cpu_count() or 1
+    output = run_replications(
+        model,
+        seed=scenario.seed,
+        replications=scenario.replications,
+        workers=workers,
+        progress=not args.quiet,
+        executor=args.executor,
+    )
+    specs = model.outcome_specs()
+    summary = summarize(output.table, specs, scenario=scenario.name, seed=scenario.seed)
+    resolved = scenario.model_copy(update={"engine_version": __version__})
+    header = (
+        f"{scenario.name}: resolved by sim {__version__}; every default filled in.\n"
+        f"`sim run` on this file reproduces runs.parquet of this folder."
+    )
+    files = {
+        "runs.parquet": output.table,
+        "summary.json": summary,
+        "timeseries.parquet": series_bands(output.series),
+        "scenario.resolved.yaml": dump_yaml(resolved.model_dump(mode="json"), header=header),
+        "manifest.json": make_manifest(
+            ["sim", *sys.argv[1:]], output.elapsed_seconds, output.workers, args.executor
+        ),
+    }
+    write_run_folder(final_dir, files)
+    if not args.quiet:
+        print(format_summary_table(summary, specs))
+    rate = scenario.replications / output.elapsed_seconds if output.elapsed_seconds else 0.0
+    print(
+        f"{scenario.replications} replications in {output.elapsed_seconds:.1f} s "
+        f"({rate:.0f}/s on {output.workers} worker(s)); wrote {final_dir}/",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    problems: list[Problem] = []
+    for path in args.files:
+        try:
+            scenario, _ = load_scenario(path, args.overrides)
+        except InputError as error:
+            problems.extend(error.problems)
+            continue
+        print(f"{path}: ok (scenario {scenario.name!r}, {scenario.replications} replications)")
+    if problems:
+        raise InputError(problems)
+    return EXIT_OK
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+    from sim.scenario.distributions import iter_params
+
+    scenario, _ = load_scenario(args.scenario, args.overrides)
+    rows = [("parameter", "drawn per", "unit", "value")]
+    rows += [
+        (path, info.scope, info.unit, dist.describe()) for path, info, dist in iter_params(scenario)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+              + "  " + row[3])
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "params": cmd_params}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sim`` console script; returns the exit status."""
+    started = time.perf_counter()
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except InputError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after {time.perf_counter() - started:.1f} s; "
+              "no results were written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the one place that turns failures into an exit status
+        print(f"sim: error: {type(error).__name__}: {error}", file=sys.stderr)
+        if os.environ.get("SIM_DEBUG"):
+            raise
+        return EXIT_FAILURE

@@ -1,0 +1,369 @@
+"""The border-standoff model: one replication assembled from its mechanisms, and its outcomes.
+
+SimPy drives the events that matter (incidents turning into closures, the hold order,
+envoy visits, talks, releases, confiscation); per-truck state lives in numpy arrays
+(``fleet.py``) and the checkpoint queues are exact heap-based FIFO queues (``border.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.model.interface import OutcomeSpec, ReplicationResult
+from sim.model.standoff.border import (
+    Border,
+    count_between,
+    incident_times,
+    next_trigger,
+    peak_queue,
+)
+from sim.model.standoff.fleet import (
+    ABANDONED,
+    CONFISCATED,
+    EXIT_EVACUATED,
+    EXIT_RELEASED,
+    EXIT_RETRIEVED,
+    HELD,
+    LEAVING,
+    RETURNING,
+    Fleet,
+)
+from sim.model.standoff.negotiation import Negotiations
+from sim.model.standoff.release import Detention
+from sim.scenario.distributions import iter_params
+from sim.scenario.schema import Scenario
+from sim.seeding import Streams
+
+Process = Generator[simpy.Event, Any, None]
+
+CHANNELS = ("government", "carriers", "us", "none")
+
+OUTCOMES: list[OutcomeSpec] = [
+    OutcomeSpec("trucks_in_belarus", "int", "Vehicles in Belarus on day 0", "trucks"),
+    OutcomeSpec("trucks_evacuated", "int", "Got out before the hold order", "trucks"),
+    OutcomeSpec("trucks_held", "int", "Put on guarded lots by the hold order", "trucks"),
+    OutcomeSpec("trucks_retrieved", "int", "Retrieved individually against fees", "trucks"),
+    OutcomeSpec("trucks_released", "int", "Left under the general release", "trucks"),
+    OutcomeSpec("trucks_abandoned", "int", "Given up by their owners", "trucks"),
+    OutcomeSpec("trucks_confiscated", "int", "Taken by Belarus", "trucks"),
+    OutcomeSpec("trucks_still_held", "int", "Still on the lots at the horizon", "trucks"),
+    OutcomeSpec("closure_day", "float", "Day of the first closure", "day", nullable=True),
+    OutcomeSpec("closures", "int", "Closures in the run", "closures"),
+    OutcomeSpec("border_closed_days", "float", "Days the border was closed", "days"),
+    OutcomeSpec("hold_day", "float", "Day of the hold order", "day", nullable=True),
+    OutcomeSpec("release_day", "float", "Day of the general release", "day", nullable=True),
+    OutcomeSpec(
+        "release_channel", "category", "Channel that produced the release", "",
+        categories=CHANNELS,
+    ),
+    OutcomeSpec(
+        "hold_to_release_days", "float", "From the hold order to the release", "days",
+        nullable=True,
+    ),
+    OutcomeSpec(
+        "closure_to_release_days", "float", "From the first closure to the release", "days",
+        nullable=True,
+    ),
+    OutcomeSpec(
+        "carriers_talks_day", "float", "Day the carriers opened talks", "day", nullable=True
+    ),
+    OutcomeSpec(
+        "last_truck_home_day", "float",
+        "Day the last truck got home (empty if any is still held or on its way)", "day",
+        nullable=True,
+    ),
+    OutcomeSpec(
+        "detention_days_mean", "float", "Mean days on the lots per held truck", "days",
+        nullable=True,
+    ),
+    OutcomeSpec(
+        "detention_days_max", "float", "Longest stay on the lots", "days", nullable=True
+    ),
+    OutcomeSpec(
+        "storage_fee_per_truck_at_release_eur", "float",
+        "Storage fee accrued per held truck by the release", "EUR", nullable=True,
+    ),
+    OutcomeSpec("carrier_cost_eur", "float", "Carriers' total cost (gross)", "EUR"),
+    OutcomeSpec("fees_paid_eur", "float", "Storage and exit fees paid to Belarus", "EUR"),
+    OutcomeSpec("idle_cost_eur", "float", "Carriers' idle cost", "EUR"),
+    OutcomeSpec("assets_lost_eur", "float", "Value of abandoned and confiscated trucks", "EUR"),
+    OutcomeSpec("retrieval_cost_eur", "float", "Drivers and paperwork to fetch trucks", "EUR"),
+    OutcomeSpec("compensation_paid_eur", "float", "Paid to carriers by Lithuania", "EUR"),
+    OutcomeSpec("carrier_net_cost_eur", "float", "Carriers' cost less compensation", "EUR"),
+    OutcomeSpec("belarus_gain_eur", "float", "Fees, seized trucks and sanctions relief", "EUR"),
+    OutcomeSpec("sanctions_relief_eur", "float", "Value of US sanctions lifted, to horizon", "EUR"),
+    OutcomeSpec("prisoners_released", "int", "Political prisoners freed by US deals", "people"),
+    OutcomeSpec("us_deals", "int", "US deals concluded", "deals"),
+    OutcomeSpec("peak_checkpoint_queue", "int", "Longest queue at any checkpoint", "trucks"),
+]
+
+SERIES = ["held", "queueing", "carrier_cost_eur"]
+
+
+class StandoffModel:
+    """The built-in model of the Lithuania-Belarus truck standoff (see MODEL.md)."""
+
+    name = "standoff"
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        # Every parameter drawn once per replication, in schema order.
+        self.world_params = [
+            dist for _, info, dist in iter_params(scenario) if info.scope == "replication"
+        ]
+
+    def outcome_specs(self) -> list[OutcomeSpec]:
+        return OUTCOMES
+
+    def series_names(self) -> list[str]:
+        return SERIES
+
+    def run_replication(self, streams: Streams) -> ReplicationResult:
+        return Replication(self, streams).run()
+
+
+class Replication:
+    """One run of the model: builds the mechanisms, runs SimPy, computes the outcomes."""
+
+    def __init__(self, model: StandoffModel, streams: Streams) -> None:
+        self.scenario = scenario = model.scenario
+        self.streams = streams
+        self.horizon = float(scenario.horizon_days)
+        # Replication-level draws: one uniform per parameter, mapped through its quantile
+        # function, so changing one parameter's distribution leaves the others' draws alone.
+        uniforms = streams["world"].random(len(model.world_params))
+        self._world = {
+            id(dist): float(dist.ppf(u)) for dist, u in zip(model.world_params, uniforms, strict=True)
+        }
+        self.env = simpy.Environment()
+        trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
+        self.fleet = Fleet.draw(scenario.fleet, trucks, streams["fleet"])
+        self.border = Border.from_specs(scenario.checkpoints)
+        self.detention = Detention(
+            scenario, self.fleet, self.border, streams["retrieval"], streams["checkpoints"],
+            self.value_of,
+        )
+        self.negotiations = Negotiations(
+            self.env, scenario, self.detention, self.value_of, self.net_loss_until
+        )
+        self.first_closure: float | None = None
+        self.hold_pending = False
+
+    def value_of(self, dist: object) -> float:
+        """This replication's value of a replication-level parameter."""
+        return self._world[id(dist)]
+
+    def net_loss_until(self, day: float) -> float:
+        self.detention.sync_exits()
+        return self.fleet.carrier_cost_until(day) - self.detention.compensation_until(day)
+
+    # -- processes -----------------------------------------------------------------------------
+    def closures(self) -> Process:
+        spec = self.scenario.closure
+        rng = self.streams["closure"]
+        rates = [self.value_of(p.rate_per_day) for p in self.scenario.incidents.schedule]
+        incidents = incident_times(
+            self.scenario.incidents, self.horizon, self.streams["incidents"], rates
+        )
+        counted_from = 0.0
+        earliest = 0.0
+        for _ in range(spec.max_closures):
+            planned = float(spec.planned_duration_days.sample(rng))
+            early = float(spec.early_end_days.sample(rng)) if spec.early_end_days else math.inf
+            if spec.rule == "none":
+                return
+            if spec.rule == "fixed_day":
+                if self.first_closure is not None:
+                    return
+                start = float(spec.fixed_day)  # type: ignore[arg-type]
+            else:
+                start = next_trigger(incidents, spec, counted_from, earliest)
+            if start >= self.horizon:
+                return
+            yield self.env.timeout(start - self.env.now)
+            self.border.set_closed(self.env.now, True)
+            self.on_closure(self.env.now)
+            yield self.env.timeout(min(planned, early))
+            self.border.set_closed(self.env.now, False)
+            counted_from = self.env.now
+            earliest = self.env.now + spec.min_days_between_closures
+
+    def on_closure(self, now: float) -> None:
+        if self.first_closure is None:
+            self.first_closure = now
+            self.evacuate(now)
+        rng = self.streams["hold"]
+        spec = self.scenario.hold
+        probability = float(spec.probability.sample(rng))
+        delay = float(spec.reaction_delay_days.sample(rng))
+        orders = rng.random() < probability
+        if orders and self.detention.hold_day is None and not self.hold_pending:
+            self.hold_pending = True
+            self.env.process(self.hold_order(delay))
+
+    def evacuate(self, now: float) -> None:
+        """Trucks that decide to go home once the border closes set off for a checkpoint."""
+        spec = self.scenario.evacuation
+        rng = self.streams["evacuation"]
+        fleet = self.fleet
+        leaving = np.flatnonzero(rng.random(fleet.size) < self.value_of(spec.share))
+        count = leaving.size
+        arrival = (
+            now
+            + np.asarray(spec.decision_delay_days.sample(rng, count), dtype=float)
+            + np.asarray(spec.travel_days.sample(rng, count), dtype=float)
+        )
+        fleet.status[leaving] = LEAVING
+        fleet.queue_arrival[leaving] = arrival
+        fleet.idle_from[leaving] = arrival
+        self.border.submit(self.streams["checkpoints"], now, leaving, arrival)
+
+    def hold_order(self, delay: float) -> Process:
+        yield self.env.timeout(delay)
+        self.hold_pending = False
+        if self.scenario.hold.requires_border_closed and not self.border.closed:
+            return
+        now = self.env.now
+        self.detention.order_hold(now)
+        streams = self.streams
+        negotiations = self.negotiations
+        if self.scenario.government.enabled:
+            self.env.process(negotiations.government(streams["government"]))
+        if self.scenario.carriers.enabled:
+            self.env.process(negotiations.carriers(streams["carriers"]))
+        if self.scenario.us.enabled:
+            self.env.process(negotiations.lithuania_request(streams["us.lithuania"]))
+        self.env.process(self.storage_period())
+
+    def storage_period(self) -> Process:
+        spec = self.scenario.detention
+        enforced = self.streams["confiscation"].random() < self.value_of(
+            spec.confiscation_probability
+        )
+        yield self.env.timeout(self.value_of(spec.storage_period_days))
+        if enforced:
+            self.detention.confiscate(self.env.now)
+
+    def policy_change(self, day: float) -> Process:
+        yield self.env.timeout(day)
+        self.border.refresh_capacity(self.env.now)
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self) -> ReplicationResult:
+        env = self.env
+        env.process(self.closures())
+        for day in self.border.policy_change_days():
+            if 0 < day < self.horizon:
+                env.process(self.policy_change(day))
+        if any(s.schedule for s in self.scenario.checkpoints.values()):
+            self.border.refresh_capacity(0.0)
+        if self.scenario.us.enabled:
+            env.process(self.negotiations.us_mediation(self.streams["us"], self.horizon))
+        env.run(until=self.horizon)
+        self.detention.apply_decisions(self.horizon)
+        self.border.advance(self.horizon)
+        self.detention.sync_exits()
+        return ReplicationResult(outcomes=self.outcomes(), series=self.series())
+
+    # -- outcomes ------------------------------------------------------------------------------
+    def outcomes(self) -> dict[str, float | int | str | None]:
+        fleet = self.fleet
+        detention = self.detention
+        negotiations = self.negotiations
+        horizon = self.horizon
+        status = fleet.status
+        exit_kind = fleet.exit_kind
+        got_out = np.isfinite(fleet.idle_to) & (fleet.idle_to <= horizon) & (
+            (status == LEAVING) | (status == RETURNING)
+        )
+        if detention.hold_day is None:
+            exit_kind[got_out & (status == LEAVING)] = EXIT_EVACUATED
+        on_the_way = ((status == RETURNING) & ~got_out) | (status == HELD)
+        if detention.hold_day is not None:
+            on_the_way |= (status == LEAVING) & ~got_out
+        last_home: float | None = None
+        if got_out.any() and not on_the_way.any():
+            last_home = float(fleet.idle_to[got_out].max())
+
+        held = np.isfinite(fleet.held_from)
+        stay = np.minimum(fleet.left_lot[held], horizon) - fleet.held_from[held]
+
+        paid = fleet.paid_at <= horizon
+        fees = float(fleet.fee_paid_eur[paid].sum())
+        retrieval = float(fleet.retrieval_cost_eur[paid].sum())
+        lost = fleet.lost_at <= horizon
+        assets = float(fleet.value_eur[lost].sum())
+        idle = fleet.idle_cost_until(horizon)
+        carrier_cost = fees + retrieval + assets + idle
+        compensation = detention.compensation_until(horizon)
+        relief = negotiations.sanctions_relief_eur(horizon)
+
+        peak = 0
+        for queue in self.border.checkpoints:
+            arrival, left = queue.waiting_records()
+            peak = max(peak, peak_queue(arrival, left))
+
+        def since(day: float | None, origin: float | None) -> float | None:
+            return None if day is None or origin is None else day - origin
+
+        release_day = detention.release_day
+        return {
+            "trucks_in_belarus": fleet.size,
+            "trucks_evacuated": int(np.count_nonzero(exit_kind == EXIT_EVACUATED)),
+            "trucks_held": detention.trucks_held,
+            "trucks_retrieved": int(np.count_nonzero(exit_kind == EXIT_RETRIEVED)),
+            "trucks_released": int(np.count_nonzero(exit_kind == EXIT_RELEASED)),
+            "trucks_abandoned": int(np.count_nonzero(status == ABANDONED)),
+            "trucks_confiscated": int(np.count_nonzero(status == CONFISCATED)),
+            "trucks_still_held": int(np.count_nonzero(status == HELD)),
+            "closure_day": self.first_closure,
+            "closures": self.border.closure_count(),
+            "border_closed_days": self.border.closed_days(self.horizon),
+            "hold_day": detention.hold_day,
+            "release_day": release_day,
+            "release_channel": detention.release_channel,
+            "hold_to_release_days": since(release_day, detention.hold_day),
+            "closure_to_release_days": since(release_day, self.first_closure),
+            "carriers_talks_day": negotiations.talks_open_day,
+            "last_truck_home_day": last_home,
+            "detention_days_mean": float(stay.mean()) if stay.size else None,
+            "detention_days_max": float(stay.max()) if stay.size else None,
+            "storage_fee_per_truck_at_release_eur": (
+                detention.accrued_fee(release_day) if release_day is not None else None
+            ),
+            "carrier_cost_eur": carrier_cost,
+            "fees_paid_eur": fees,
+            "idle_cost_eur": idle,
+            "assets_lost_eur": assets,
+            "retrieval_cost_eur": retrieval,
+            "compensation_paid_eur": compensation,
+            "carrier_net_cost_eur": carrier_cost - compensation,
+            "belarus_gain_eur": fees + assets + relief,
+            "sanctions_relief_eur": relief,
+            "prisoners_released": negotiations.prisoners_released,
+            "us_deals": negotiations.us_deals,
+            "peak_checkpoint_queue": peak,
+        }
+
+    def series(self) -> dict[str, np.ndarray]:
+        fleet = self.fleet
+        days = np.arange(0.0, math.floor(self.horizon) + 1.0)
+        held = np.isfinite(fleet.held_from)
+        queue_arrivals = []
+        queue_leaves = []
+        for queue in self.border.checkpoints:
+            arrival, left = queue.waiting_records()
+            queue_arrivals.append(arrival)
+            queue_leaves.append(left)
+        return {
+            "held": count_between(fleet.held_from[held], fleet.left_lot[held], days),
+            "queueing": count_between(
+                np.concatenate(queue_arrivals), np.concatenate(queue_leaves), days
+            ),
+            "carrier_cost_eur": fleet.cumulative_cost_series(days),
+        }

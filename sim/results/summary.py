@@ -1,0 +1,272 @@
+"""Summaries of a run: ``summary.json``, the daily bands of ``timeseries.parquet``, and a table.
+
+All statistics are computed from ``runs.parquet``'s table and the outcome specs, so anything
+that can read a run folder can recompute them.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+from sim.model.interface import OutcomeSpec
+
+#: The quantiles reported for every numeric outcome and every series day, with their keys.
+QUANTILES: tuple[tuple[str, float], ...] = (
+    ("p05", 0.05),
+    ("p25", 0.25),
+    ("p50", 0.50),
+    ("p75", 0.75),
+    ("p95", 0.95),
+)
+
+_METRIC_KEYS = ("mean", "std", "ci95", *(key for key, _ in QUANTILES), "min", "max", "n")
+
+
+def _number(value: float | np.floating | None) -> float | None:
+    """A JSON-safe float: None for a missing, NaN or infinite value."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def numeric_metrics(values: np.ndarray, *, integer: bool = False) -> dict[str, Any]:
+    """Mean, std (ddof=1), 95% t-interval of the mean, quantiles, min, max and n of ``values``.
+
+    NaNs are left out. With no values every number is None; with one, ``std`` and ``ci95`` are.
+    ``integer`` reports ``min`` and ``max`` as ints.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    n = int(values.size)
+    if n == 0:
+        empty: dict[str, Any] = {key: None for key in _METRIC_KEYS}
+        empty["ci95"] = [None, None]
+        empty["n"] = 0
+        return empty
+    mean = float(np.mean(values))
+    std: float | None = None
+    ci95: list[float | None] = [None, None]
+    if n > 1:
+        std = float(np.std(values, ddof=1))
+        half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+        ci95 = [_number(mean - half), _number(mean + half)]
+    quantiles = np.quantile(values, [q for _, q in QUANTILES])
+    lowest, highest = float(np.min(values)), float(np.max(values))
+    metrics: dict[str, Any] = {"mean": _number(mean), "std": _number(std), "ci95": ci95}
+    for (key, _), quantile in zip(QUANTILES, quantiles, strict=True):
+        metrics[key] = _number(quantile)
+    metrics["min"] = int(lowest) if integer and math.isfinite(lowest) else _number(lowest)
+    metrics["max"] = int(highest) if integer and math.isfinite(highest) else _number(highest)
+    metrics["n"] = n
+    return metrics
+
+
+def category_shares(
+    values: Sequence[str | None], categories: Sequence[str]
+) -> dict[str, float | None]:
+    """The share of each category among the non-null ``values``.
+
+    Every declared category is present (0.0 if never seen); values outside them follow, sorted.
+    The shares sum to 1; with no values at all, every share is None.
+    """
+    counts = Counter(value for value in values if value is not None)
+    total = sum(counts.values())
+    names = list(categories) + sorted(name for name in counts if name not in categories)
+    if total == 0:
+        return {name: None for name in names}
+    return {name: counts.get(name, 0) / total for name in names}
+
+
+def summarize(
+    table: pa.Table, specs: Sequence[OutcomeSpec], *, scenario: str, seed: int
+) -> dict[str, Any]:
+    """The content of ``summary.json`` for a run's table.
+
+    ``metrics`` has an entry for every int and float outcome (nulls left out; ``null_share``
+    added for nullable outcomes), ``categories`` one for every category outcome.
+    """
+    rows = table.num_rows
+    metrics: dict[str, Any] = {}
+    categories: dict[str, Any] = {}
+    for spec in specs:
+        column = table.column(spec.name)
+        if spec.kind == "category":
+            categories[spec.name] = category_shares(column.to_pylist(), spec.categories)
+            continue
+        values = column.drop_null().to_numpy().astype(np.float64, copy=False)
+        entry = numeric_metrics(values, integer=spec.kind == "int")
+        if spec.nullable:
+            entry["null_share"] = column.null_count / rows if rows else None
+        metrics[spec.name] = entry
+    return {
+        "scenario": scenario,
+        "replications": rows,
+        "seed": seed,
+        "metrics": metrics,
+        "categories": categories,
+    }
+
+
+_BANDS_SCHEMA = pa.schema(
+    [
+        pa.field("day", pa.int64()),
+        pa.field("series", pa.string()),
+        pa.field("mean", pa.float64()),
+        *(pa.field(key, pa.float64()) for key, _ in QUANTILES),
+    ]
+)
+
+
+def series_bands(series: dict[str, np.ndarray]) -> pa.Table:
+    """Daily bands of each series, long format: one row per series and day.
+
+    Columns ``day``, ``series``, ``mean``, ``p05``, ``p25``, ``p50``, ``p75``, ``p95``. Each
+    array is ``(replications, days)``; NaNs are left out of a day's statistics.
+    """
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in _BANDS_SCHEMA.names}
+    levels = [q for _, q in QUANTILES]
+    for name, array in series.items():
+        data = np.asarray(array, dtype=np.float64)
+        if data.ndim != 2:
+            raise ValueError(f"series {name!r} must be (replications, days), not {data.shape}")
+        days = data.shape[1]
+        if data.shape[0] == 0:
+            mean = np.full(days, np.nan)
+            quantiles = np.full((len(levels), days), np.nan)
+        elif np.isnan(data).any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(data, axis=0)
+                quantiles = np.nanquantile(data, levels, axis=0)
+        else:
+            mean = np.mean(data, axis=0)
+            quantiles = np.quantile(data, levels, axis=0)
+        columns["day"].append(np.arange(days, dtype=np.int64))
+        columns["series"].append(np.full(days, name, dtype=object))
+        columns["mean"].append(mean)
+        for (key, _), row in zip(QUANTILES, quantiles, strict=True):
+            columns[key].append(row)
+    arrays = [
+        pa.array(np.concatenate(parts) if parts else [], type=field.type)
+        for field, parts in zip(_BANDS_SCHEMA, columns.values(), strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=_BANDS_SCHEMA)
+
+
+_MONEY_UNITS = ("eur", "€", "usd", "$", "gbp", "£")
+_DAY_UNITS = ("day", "days", "d")
+
+
+def _formatter(spec: OutcomeSpec) -> Callable[[Any], str]:
+    """How to print the numbers of one outcome: by its unit, then its kind."""
+    unit = spec.unit.strip().lower()
+
+    def money(value: float) -> str:
+        return f"{value:,.0f}"
+
+    def days(value: float) -> str:
+        return f"{value:,.1f}"
+
+    def general(value: float) -> str:
+        if spec.kind == "int" and float(value).is_integer():
+            return f"{value:,.0f}"
+        magnitude = abs(value)
+        if magnitude >= 1000:
+            return f"{value:,.0f}"
+        if magnitude >= 10:
+            return f"{value:,.1f}"
+        return f"{value:,.2f}"
+
+    if any(token in unit for token in _MONEY_UNITS) or spec.name.endswith("_eur"):
+        chosen = money
+    elif unit in _DAY_UNITS:
+        chosen = days
+    else:
+        chosen = general
+
+    def format_value(value: Any) -> str:
+        if value is None:
+            return "-"
+        return chosen(float(value))
+
+    return format_value
+
+
+def _render(rows: list[list[str]], right: set[int]) -> list[str]:
+    """Fixed-width lines: columns padded to their widest cell, ``right`` ones right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) -> str:
+    """A fixed-width table of a summary for the terminal (plain text, no colours).
+
+    One row per numeric outcome (mean, 95% CI, p05, p50, p95 and unit), then the share of each
+    category of each category outcome.
+    """
+    metrics: dict[str, dict[str, Any]] = summary.get("metrics", {})
+    categories: dict[str, dict[str, Any]] = summary.get("categories", {})
+    replications = summary.get("replications")
+    header = f"Scenario {summary.get('scenario')!s}: "
+    if isinstance(replications, int):
+        header += f"{replications:,} replications"
+    else:
+        header += "? replications"
+    header += f", seed {summary.get('seed')}"
+    lines = [header, ""]
+
+    rows = [["outcome", "mean", "95% CI", "p05", "p50", "p95", "unit"]]
+    for spec in specs:
+        entry = metrics.get(spec.name)
+        if spec.kind == "category" or entry is None:
+            continue
+        fmt = _formatter(spec)
+        low, high = entry.get("ci95") or [None, None]
+        ci = "-" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"
+        label = spec.name
+        null_share = entry.get("null_share")
+        if isinstance(null_share, float) and null_share > 0:
+            label += f" ({null_share:.0%} null)"
+        rows.append(
+            [
+                label,
+                fmt(entry.get("mean")),
+                ci,
+                fmt(entry.get("p05")),
+                fmt(entry.get("p50")),
+                fmt(entry.get("p95")),
+                spec.unit,
+            ]
+        )
+    if len(rows) > 1:
+        lines.extend(_render(rows, right={1, 2, 3, 4, 5}))
+
+    for spec in specs:
+        shares = categories.get(spec.name)
+        if spec.kind != "category" or shares is None:
+            continue
+        lines.append("")
+        lines.append(f"{spec.name} (share of replications)")
+        share_rows = [
+            ["  " + str(value), "-" if share is None else f"{float(share):.1%}"]
+            for value, share in shares.items()
+        ]
+        if share_rows:
+            lines.extend(_render(share_rows, right={1}))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,27 @@
+"""Running replications: the runner and the executors it can use."""
+
+from sim.runner.executors import (
+    Executor,
+    InProcessExecutor,
+    LocalProcessExecutor,
+    make_executor,
+)
+from sim.runner.replications import (
+    ChunkResult,
+    ReplicationError,
+    RunOutput,
+    chunk_ranges,
+    run_replications,
+)
+
+__all__ = [
+    "ChunkResult",
+    "Executor",
+    "InProcessExecutor",
+    "LocalProcessExecutor",
+    "ReplicationError",
+    "RunOutput",
+    "chunk_ranges",
+    "make_executor",
+    "run_replications",
+]
