@@ -40,6 +40,7 @@ from sim.scenario.schema import Scenario
 from sim.seeding import Streams
 
 Process = Generator[simpy.Event, Any, None]
+Event = tuple[float, str]
 
 CHANNELS = ("government", "carriers", "us", "none")
 
@@ -126,13 +127,21 @@ class StandoffModel:
     def run_replication(self, streams: Streams) -> ReplicationResult:
         return Replication(self, streams).run()
 
+    def trace_replication(self, streams: Streams) -> tuple[ReplicationResult, list[Event]]:
+        """Run one replication and return, with its result, the trace of its main events."""
+        events: list[Event] = []
+        return Replication(self, streams, events).run(), events
+
 
 class Replication:
     """One run of the model: builds the mechanisms, runs SimPy, computes the outcomes."""
 
-    def __init__(self, model: StandoffModel, streams: Streams) -> None:
+    def __init__(
+        self, model: StandoffModel, streams: Streams, events: list[Event] | None = None
+    ) -> None:
         self.scenario = scenario = model.scenario
         self.streams = streams
+        self.events = events
         self.horizon = float(scenario.horizon_days)
         # Replication-level draws: one uniform per parameter, mapped through its quantile
         # function, so changing one parameter's distribution leaves the others' draws alone.
@@ -146,13 +155,18 @@ class Replication:
         self.border = Border.from_specs(scenario.checkpoints)
         self.detention = Detention(
             scenario, self.fleet, self.border, streams["retrieval"], streams["checkpoints"],
-            self.value_of,
+            self.value_of, self.log,
         )
         self.negotiations = Negotiations(
-            self.env, scenario, self.detention, self.value_of, self.net_loss_until
+            self.env, scenario, self.detention, self.value_of, self.net_loss_until, self.log
         )
         self.first_closure: float | None = None
         self.hold_pending = False
+
+    def log(self, what: str) -> None:
+        """Record an event in the trace (only when tracing)."""
+        if self.events is not None:
+            self.events.append((self.env.now, what))
 
     def value_of(self, dist: object) -> float:
         """This replication's value of a replication-level parameter."""
@@ -187,9 +201,11 @@ class Replication:
                 return
             yield self.env.timeout(start - self.env.now)
             self.border.set_closed(self.env.now, True)
+            self.log("closure starts")
             self.on_closure(self.env.now)
             yield self.env.timeout(min(planned, early))
             self.border.set_closed(self.env.now, False)
+            self.log("closure ends")
             counted_from = self.env.now
             earliest = self.env.now + spec.min_days_between_closures
 
@@ -227,9 +243,14 @@ class Replication:
         yield self.env.timeout(delay)
         self.hold_pending = False
         if self.scenario.hold.requires_border_closed and not self.border.closed:
+            self.log("hold order dropped: the border has reopened")
             return
         now = self.env.now
         self.detention.order_hold(now)
+        self.log(
+            f"hold order: {self.detention.trucks_held} held, "
+            f"{int(np.count_nonzero(self.fleet.exit_kind == EXIT_EVACUATED))} got out"
+        )
         streams = self.streams
         negotiations = self.negotiations
         if self.scenario.government.enabled:

@@ -35,6 +35,7 @@ class Negotiations:
     detention: Detention
     value_of: Callable[[object], float]
     loss_until: Callable[[float], float]
+    log: Callable[[str], None] = lambda what: None
     talks_open_day: float | None = None
     lithuania_asked_day: float | None = None
     us_visits: int = 0
@@ -61,6 +62,7 @@ class Negotiations:
             if rng.random() < success:
                 self.detention.release(self.env.now, "government")
                 return
+            self.log("Lithuanian government attempt fails")
 
     # -- the carriers ---------------------------------------------------------------------------
     def carriers(self, rng: np.random.Generator) -> Process:
@@ -86,6 +88,7 @@ class Negotiations:
         if not self.detention.unresolved:
             return
         self.talks_open_day = self.env.now
+        self.log("carriers open talks")
         if succeeds:
             yield self.env.timeout(duration)
             self.detention.release(self.env.now, "carriers")
@@ -126,6 +129,7 @@ class Negotiations:
             yield self.env.timeout(visit_day - self.env.now)
             self.us_visits += 1
             if deal_draw >= deal_probability:
+                self.log("US envoy visit: no deal")
                 continue
             self.us_deals += 1
             freed = min(round(prisoners_draw), self.prisoners_held - self.prisoners_released)
@@ -134,7 +138,13 @@ class Negotiations:
                 if len(self.sectors_lifted) < len(sectors):
                     name, _sector = sectors[len(self.sectors_lifted)]
                     self.sectors_lifted.append((name, self.env.now))
-            if self.detention.unresolved and trucks_draw < self.truck_probability():
+            trucks = self.detention.unresolved and trucks_draw < self.truck_probability()
+            lifted = ", ".join(name for name, day in self.sectors_lifted if day == self.env.now)
+            self.log(
+                f"US deal: {max(0, freed)} prisoners, sanctions lifted: {lifted or 'none'}, "
+                f"trucks: {'yes' if trucks else 'no'}"
+            )
+            if trucks:
                 self.env.process(self.release_after(release_delay, "us"))
 
     def sanctions_relief_eur(self, horizon: float) -> float:

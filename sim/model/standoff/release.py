@@ -43,7 +43,9 @@ class Detention:
         rng: np.random.Generator,
         checkpoint_rng: np.random.Generator,
         value_of: Callable[[object], float],
+        log: Callable[[str], None] = lambda what: None,
     ) -> None:
+        self.log = log
         self.scenario = scenario
         self.fleet = fleet
         self.border = border
@@ -193,6 +195,10 @@ class Detention:
             now=now,
         )
         self._lose(held[~pays], now, ABANDONED)
+        self.log(
+            f"general release ({channel}): fee {due:.2f} EUR, {payers.size} paid, "
+            f"{held.size - payers.size} abandoned"
+        )
         return True
 
     def confiscate(self, now: float) -> None:
@@ -202,7 +208,9 @@ class Detention:
             return
         self.confiscation_day = now
         self._cancel_decisions()
-        self._lose(np.flatnonzero(self.fleet.status == HELD), now, CONFISCATED)
+        seized = np.flatnonzero(self.fleet.status == HELD)
+        self._lose(seized, now, CONFISCATED)
+        self.log(f"confiscation: {seized.size} trucks")
 
     def _lose(self, ids: np.ndarray, now: float, status: int) -> None:
         fleet = self.fleet
