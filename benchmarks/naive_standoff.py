@@ -34,6 +34,8 @@ Random streams differ from the engine's; the outcomes agree in distribution only
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Generator
 from typing import Any
@@ -200,10 +202,11 @@ class NaiveReplication:
         fleet = self.sc.fleet
         count = max(0, round(self.world(fleet.trucks_in_belarus)))
         groups = list(fleet.groups.values())
-        shares = [g.share for g in groups]
+        cumulative = list(itertools.accumulate(g.share for g in groups))
         trucks = []
         for _ in range(count):
-            group = groups[int(self.rng.choice(len(groups), p=shares))]
+            index = bisect.bisect_right(cumulative, self.rng.random())
+            group = groups[min(index, len(groups) - 1)]
             value = self.draw(group.value_eur)
             worth = value * self.draw(group.owner_value_factor)
             trucks.append(Truck(value, worth, self.draw(group.idle_cost_eur_per_day)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +27,13 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with argument errors reported like every other bad input (exit 2)."""
 
     def error(self, message: str) -> NoReturn:
-        raise InputError([Problem(ARGUMENTS, 1, 1, self.prog, message)])
+        # "argument -n/--replications: must be ..." -> key path "-n/--replications"
+        match = re.fullmatch(r"argument ([^:\s]+): (.*)", message, flags=re.DOTALL)
+        if match:
+            where, message = match.groups()
+        else:
+            where = self.prog
+        raise InputError([Problem(ARGUMENTS, 1, 1, where, message)])
 
 
 def _positive_int(text: str) -> int:
@@ -93,6 +100,19 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot become a folder before spending time on the runs."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        if existing == out:
+            message = f"{str(out)!r} is a file, not a folder"
+        else:
+            message = f"cannot create the folder {str(out)!r}: {str(existing)!r} is a file"
+        raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.model import build_model
     from sim.results import (
@@ -107,6 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.scenario.yamlio import dump_yaml
 
     scenario, _ = load_scenario(args.scenario, _overrides(args))
+    _check_out(args.out)
     model = build_model(scenario)
     final_dir = args.out / scenario.name
     workers = args.workers or os.cpu_count() or 1
@@ -131,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "timeseries.parquet": series_bands(output.series),
         "scenario.resolved.yaml": dump_yaml(resolved.model_dump(mode="json"), header=header),
         "manifest.json": make_manifest(
-            ["sim", *sys.argv[1:]], output.elapsed_seconds, output.workers, args.executor
+            ["sim", *args.argv], output.elapsed_seconds, output.workers, args.executor
         ),
     }
     write_run_folder(final_dir, files)
@@ -185,8 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script; returns the exit status."""
     started = time.perf_counter()
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        args.argv = argv  # recorded in manifest.json
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handlers below
+        return status
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -194,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\ninterrupted after {time.perf_counter() - started:.1f} s; "
               "no results were written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout closed early (`sim params ... | head`): not an error to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail
+        return EXIT_FAILURE
     except Exception as error:  # the one place that turns failures into an exit status
         print(f"sim: error: {type(error).__name__}: {error}", file=sys.stderr)
         if os.environ.get("SIM_DEBUG"):

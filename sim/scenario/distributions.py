@@ -200,7 +200,7 @@ class Dist(BaseModel):
 
     def _build_frozen(self) -> Any:
         """The scipy.stats frozen distribution of this parameterisation."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} does not define its scipy distribution")
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails, e.g. after unpickling, copying or
@@ -255,7 +255,7 @@ class Dist(BaseModel):
 
     def sample(self, rng: np.random.Generator, size: Size = None) -> float | np.ndarray:
         """Draw one value (``size=None``: a float) or an array of the given shape."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} does not define how to sample")
 
     # -- presentation ---------------------------------------------------------------------------
 
@@ -384,6 +384,10 @@ class Uniform(Dist):
         """Draw with ``rng.uniform``."""
         return rng.uniform(self.low, self.high, size)
 
+    def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
+        """``low + q (high - low)``."""
+        return _scalar_or_array(self.low + np.asarray(q) * (self.high - self.low), q)
+
     def mean(self) -> float:
         """``(low + high) / 2``."""
         return (self.low + self.high) / 2
@@ -419,6 +423,15 @@ class Triangular(Dist):
     def sample(self, rng: np.random.Generator, size: Size = None) -> float | np.ndarray:
         """Draw with ``rng.triangular``."""
         return rng.triangular(self.low, self.mode, self.high, size)
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
+        """Closed form: the square-root branches either side of the mode's CDF value."""
+        a, c, b = self.low, self.mode, self.high
+        u = np.asarray(q, dtype=float)
+        split = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
+        return _scalar_or_array(np.where(u < split, left, right), q)
 
     def mean(self) -> float:
         """``(low + mode + high) / 3``."""
@@ -505,6 +518,14 @@ class Normal(Dist):
             return min(max(float(x), lo), hi)
         return np.clip(x, lo, hi)
 
+    def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
+        """``mean + sd ndtri(q)`` (scipy.special); truncated: scipy's truncnorm."""
+        if self.truncated:
+            return super().ppf(q)
+        from scipy.special import ndtri
+
+        return _scalar_or_array(self.mean_ + self.sd * ndtri(q), q)
+
     def mean(self) -> float:
         """``mean`` if not truncated, else the truncated normal's mean."""
         return self.mean_ if not self.truncated else float(self.frozen().mean())
@@ -564,6 +585,13 @@ class Lognormal(Dist):
     def _build_frozen(self) -> Any:
         mu, sigma = self._fast
         return _stats().lognorm(s=sigma, scale=math.exp(mu))
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
+        """``exp(mu + sigma ndtri(q))`` (scipy.special)."""
+        from scipy.special import ndtri
+
+        mu, sigma = self._fast
+        return _scalar_or_array(np.exp(mu + sigma * ndtri(q)), q)
 
     def sample(self, rng: np.random.Generator, size: Size = None) -> float | np.ndarray:
         """Draw with ``rng.lognormal``."""
@@ -628,6 +656,13 @@ class Gamma(Dist):
         shape, scale = self._fast
         return rng.gamma(shape, scale, size)
 
+    def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
+        """``scale * gammaincinv(shape, q)`` (scipy.special)."""
+        from scipy.special import gammaincinv
+
+        shape, scale = self._fast
+        return _scalar_or_array(scale * gammaincinv(shape, q), q)
+
     def mean(self) -> float:
         """``shape * scale``."""
         shape, scale = self._fast
@@ -669,6 +704,13 @@ class Beta(Dist):
         a, b, low, width = self._fast
         return low + width * rng.beta(a, b, size)
 
+    def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
+        """``low + (high - low) betaincinv(a, b, q)`` (scipy.special)."""
+        from scipy.special import betaincinv
+
+        a, b, low, width = self._fast
+        return _scalar_or_array(low + width * betaincinv(a, b, q), q)
+
     def mean(self) -> float:
         """``low + (high - low) a / (a + b)``."""
         return self.low + (self.high - self.low) * self.a / (self.a + self.b)
@@ -707,6 +749,10 @@ class Exponential(Dist):
     def sample(self, rng: np.random.Generator, size: Size = None) -> float | np.ndarray:
         """Draw with ``rng.exponential``."""
         return rng.exponential(self._fast, size)
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
+        """``-mean log(1 - q)``."""
+        return _scalar_or_array(-self._fast * np.log1p(-np.asarray(q, dtype=float)), q)
 
     def mean(self) -> float:
         """``mean`` = 1 / rate."""

@@ -266,7 +266,14 @@ class _Builder:
         try:
             return self.loader.yaml_constructors[node.tag](self.loader, node)
         except Exception:  # any failure of a standard scalar constructor (bad !!int, ...)
-            self.fail(node, path, f"cannot read {node.value!r} as {_short_tag(node.tag)}")
+            if node.tag == _TAG + "timestamp":
+                message = (
+                    f"{node.value!r} is not a valid date (write YYYY-MM-DD, or quote it "
+                    "to make it text)"
+                )
+            else:
+                message = f"cannot read {node.value!r} as {_short_tag(node.tag)}"
+            self.fail(node, path, message)
             return None
 
     def key(self, node: yaml.Node, path: KeyPath) -> str | None:
@@ -992,7 +999,15 @@ def _problem(doc: Document, model_cls: type[BaseModel], error: _Error) -> Proble
     if error.type == "extra_forbidden":
         unknown = str(key_path[-1]) if key_path else str(error.loc[-1])
         node = _get(doc.data, key_path[:-1]) if key_path else doc.data
-        present = set(node) if isinstance(node, dict) else set()
+        # Keys the user wrote next to the unknown one are not what they meant; keys inherited
+        # through `extends` (from another file) are the likeliest meaning of a typo.
+        here = doc.positions.get(key_path)
+        present = {
+            name
+            for name in (node if isinstance(node, dict) else ())
+            if here is None
+            or getattr(doc.positions.get(key_path[:-1] + (name,)), "file", here.file) == here.file
+        }
         allowed = _allowed_keys(model_cls, error.loc, doc.data)
         message = f"unknown key '{unknown}'"
         hint = _hint(unknown, [n for n in allowed if n not in present])

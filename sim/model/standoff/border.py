@@ -74,16 +74,17 @@ class CheckpointQueue:
         if until < self.time:
             raise RuntimeError(f"{self.name}: cannot go back from {self.time} to {until}")
         first = self._next
-        n = self._pend_ids.size
-        if self.open_lanes > 0 and first < n:
+        arrival = self._pend_arrival
+        # Only trucks arriving before ``until`` can start before it.
+        last = int(np.searchsorted(arrival, until, side="left")) if first < arrival.size else 0
+        if self.open_lanes > 0 and first < last:
             free_at = self._free_at
-            arrival = self._pend_arrival
             service = self._pend_service
             starts: list[float] = []
             i = first
             # The hot loop: one heap operation per truck.
-            arr_list = arrival[first:].tolist()
-            svc_list = service[first:].tolist()
+            arr_list = arrival[first:last].tolist()
+            svc_list = service[first:last].tolist()
             for a, s in zip(arr_list, svc_list, strict=True):
                 lane_free = free_at[0]
                 start = a if a > lane_free else lane_free

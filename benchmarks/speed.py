@@ -1,0 +1,223 @@
+"""Speed benchmark: the engine against a naive per-truck SimPy version of the same model.
+
+Usage::
+
+    python benchmarks/speed.py [--scenario scenarios/baseline.yaml] [--replications N]
+                               [--naive-replications M] [--seed S] [--min-ratio R]
+
+On one core of this process (the process is pinned to a single CPU where the OS allows it),
+the script times ``StandoffModel.run_replication`` (the engine) and
+``NaiveStandoffModel.run_replication`` (``benchmarks/naive_standoff.py``) on the same scenario,
+after one untimed warm-up replication each, and prints replications per second and their
+ratio (target: at least ``--min-ratio``, 20 by default).
+
+It then checks that the two agree in distribution, which is what makes the ratio meaningful:
+
+- for every numeric outcome both produce, a Welch t-test of the means
+  (``scipy.stats.ttest_ind(equal_var=False)``) on the non-empty values;
+- for every nullable outcome that is empty in some runs, Fisher's exact test of the share of
+  empty values;
+- for ``release_channel``, a chi-square test of the channel shares.
+
+All tests together hold a family-wise alpha of 0.001 (Bonferroni: each test at 0.001 / m).
+The exit status is 1 if any test rejects or the ratio is below the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from naive_standoff import NaiveStandoffModel  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from sim.model.standoff import StandoffModel  # noqa: E402
+from sim.scenario.schema import Scenario  # noqa: E402
+from sim.seeding import Streams  # noqa: E402
+
+FAMILY_ALPHA = 0.001
+NAIVE_OFFSET = 1_000_000  # the naive runs use replication indices from here: independent streams
+
+Outcomes = dict[str, Any]
+
+
+def pin_to_one_core() -> str:
+    """Restrict this process to one CPU (Linux); returns a description for the header."""
+    if hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned (no sched_setaffinity)"
+
+
+def load_scenario(path: Path) -> Scenario:
+    """The project's loader (with ``extends:``) if it is there, else plain YAML."""
+    try:
+        from sim.scenario.yamlio import load_document, validate
+    except ImportError:
+        import yaml
+
+        with path.open(encoding="utf-8") as handle:
+            return Scenario.model_validate(yaml.safe_load(handle))
+    return validate(load_document(path), Scenario)
+
+
+def timed_runs(
+    run: Callable[[Streams], Outcomes], seed: int, first: int, count: int
+) -> tuple[list[Outcomes], float]:
+    """``count`` replications after one untimed warm-up; returns outcomes and seconds."""
+    run(Streams(seed, first + count))  # warm-up, not kept
+    outcomes = []
+    start = time.perf_counter()
+    for i in range(first, first + count):
+        outcomes.append(run(Streams(seed, i)))
+    return outcomes, time.perf_counter() - start
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def welch(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of Welch's t-test; degenerate (constant) samples handled."""
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    if x.var() == 0 and y.var() == 0:
+        return 1.0 if x.mean() == y.mean() else 0.0
+    return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+
+
+def fmt(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if abs(x) >= 1e5:
+        return f"{x:.4g}"
+    return f"{x:.2f}"
+
+
+def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
+    """Print the agreement table; return the reasons of any failure."""
+    names = [
+        k
+        for k in engine[0]
+        if k in naive[0] and k != "release_channel"
+        and any(is_number(o[k]) for o in engine + naive)
+    ]
+    rows: list[tuple[str, str, str, str, float | None]] = []  # name, engine, naive, what, p
+    for name in names:
+        e = [float(o[name]) for o in engine if o[name] is not None]
+        n = [float(o[name]) for o in naive if o[name] is not None]
+        if len(e) >= 2 and len(n) >= 2:
+            rows.append((name, fmt(float(np.mean(e))), fmt(float(np.mean(n))), "mean", welch(e, n)))
+        else:
+            rows.append((name, fmt(np.mean(e) if e else None), fmt(np.mean(n) if n else None),
+                         "mean", None))
+        e_null = len(engine) - len(e)
+        n_null = len(naive) - len(n)
+        if e_null or n_null:
+            table = [[e_null, len(e)], [n_null, len(n)]]
+            p = float(stats.fisher_exact(table).pvalue)
+            rows.append((f"{name} (empty share)", f"{e_null / len(engine):.3f}",
+                         f"{n_null / len(naive):.3f}", "share", p))
+
+    channels = sorted({o["release_channel"] for o in engine + naive})
+    counts = np.array(
+        [[sum(o["release_channel"] == c for o in runs) for c in channels]
+         for runs in (engine, naive)]
+    )
+    channel_p: float | None = None
+    if len(channels) > 1:
+        channel_p = float(stats.chi2_contingency(counts).pvalue)
+
+    tests = sum(1 for r in rows if r[4] is not None) + (channel_p is not None)
+    alpha = FAMILY_ALPHA / max(1, tests)
+    failures = []
+    print(f"\nAgreement: {tests} tests, Bonferroni alpha {FAMILY_ALPHA} / {tests} = {alpha:.2e}")
+    print(f"{'outcome':<46} {'engine':>12} {'naive':>12} {'p-value':>9}  ok")
+    for name, e_text, n_text, _what, p in rows:
+        ok = p is None or p >= alpha
+        mark = "yes" if ok else "NO"
+        if p is None:
+            mark = "n/a (too few values)"
+        p_text = "-" if p is None else f"{p:.3g}"
+        print(f"{name:<46} {e_text:>12} {n_text:>12} {p_text:>9}  {mark}")
+        if not ok:
+            failures.append(f"{name}: engine {e_text} vs naive {n_text} (p = {p:.3g})")
+
+    print("\nrelease_channel shares (chi-square test of the counts)")
+    print(f"{'channel':<12} {'engine':>8} {'naive':>8}")
+    for index, channel in enumerate(channels):
+        print(f"{channel:<12} {counts[0, index] / len(engine):>8.3f} "
+              f"{counts[1, index] / len(naive):>8.3f}")
+    if channel_p is None:
+        print("only one channel occurs in both: nothing to test")
+    else:
+        ok = channel_p >= alpha
+        print(f"chi-square p-value {channel_p:.3g}  ok: {'yes' if ok else 'NO'}")
+        if not ok:
+            failures.append(f"release_channel shares differ (p = {channel_p:.3g})")
+    return failures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default="scenarios/baseline.yaml")
+    parser.add_argument("--replications", type=int, default=1000,
+                        help="engine replications (default 1000)")
+    parser.add_argument("--naive-replications", type=int, default=300,
+                        help="naive replications (default 300)")
+    parser.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
+    parser.add_argument("--min-ratio", type=float, default=20.0,
+                        help="speed-up the engine must reach (default 20)")
+    args = parser.parse_args(argv)
+
+    path = Path(args.scenario)
+    if not path.exists() and (ROOT / path).exists():
+        path = ROOT / path
+    scenario = load_scenario(path)
+    seed = scenario.seed if args.seed is None else args.seed
+    pinned = pin_to_one_core()
+    print(f"scenario {scenario.name} ({path}), seed {seed}, {pinned}")
+
+    engine_model = StandoffModel(scenario)
+    naive_model = NaiveStandoffModel(scenario)
+    engine, engine_s = timed_runs(
+        lambda s: engine_model.run_replication(s).outcomes, seed, 0, args.replications
+    )
+    naive, naive_s = timed_runs(
+        naive_model.run_replication, seed, NAIVE_OFFSET, args.naive_replications
+    )
+    engine_rate = len(engine) / engine_s
+    naive_rate = len(naive) / naive_s
+    ratio = engine_rate / naive_rate
+    print(f"\nengine: {len(engine):>5} replications in {engine_s:7.2f} s = "
+          f"{engine_rate:8.2f} replications/s ({1000 / engine_rate:7.2f} ms each)")
+    print(f"naive:  {len(naive):>5} replications in {naive_s:7.2f} s = "
+          f"{naive_rate:8.2f} replications/s ({1000 / naive_rate:7.2f} ms each)")
+    print(f"speed-up: {ratio:.1f}x (target >= {args.min_ratio:g}x)")
+
+    failures = compare(engine, naive)
+    if ratio < args.min_ratio:
+        failures.append(f"speed-up {ratio:.1f}x is below the target {args.min_ratio:g}x")
+    if failures:
+        print("\nFAILED:")
+        for reason in failures:
+            print(f"  - {reason}")
+        return 1
+    print("\nOK: the engine and the naive version agree, and the speed-up meets the target.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
