@@ -22,6 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -57,37 +57,59 @@ def _seed(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sim", description="Scenario simulation of the Lithuania-Belarus "
-                     "truck standoff: Monte Carlo runs of YAML scenarios.")
+    parser = _Parser(
+        prog="sim",
+        description="Scenario simulation of the Lithuania-Belarus "
+        "truck standoff: Monte Carlo runs of YAML scenarios.",
+    )
     parser.add_argument("--version", action="version", version=f"sim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="Monte Carlo replications of one scenario")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("-n", "--replications", type=_positive_int, help="replications "
-                     "(default: the scenario's `replications`)")
+    run.add_argument(
+        "-n",
+        "--replications",
+        type=_positive_int,
+        help="replications (default: the scenario's `replications`)",
+    )
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's `seed`)")
-    run.add_argument("--workers", type=_positive_int, help="worker processes "
-                     "(default: all cores)")
-    run.add_argument("--out", type=Path, default=Path("results"),
-                     help="parent folder of the run folder (default: results)")
-    run.add_argument("--set", dest="overrides", action="append", default=[],
-                     metavar="KEY.PATH=VALUE", help="override a scenario value (repeatable)")
-    run.add_argument("--executor", choices=["local"], default="local",
-                     help="where replications run (local processes)")
+    run.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="parent folder of the run folder (default: results)",
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario value (repeatable)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=["local"],
+        default="local",
+        help="where replications run (local processes)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
 
     check = commands.add_parser("validate", help="check scenario files without running them")
     check.add_argument("files", type=Path, nargs="+")
-    check.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="KEY.PATH=VALUE")
+    check.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
+    )
 
     params = commands.add_parser(
         "params", help="list a scenario's uncertain parameters: when each is drawn, its value"
     )
     params.add_argument("scenario", type=Path)
-    params.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY.PATH=VALUE")
+    params.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
+    )
     return parser
 
 
@@ -194,8 +216,11 @@ def cmd_params(args: argparse.Namespace) -> int:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-              + "  " + row[3])
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[3]
+        )
     return EXIT_OK
 
 
@@ -216,8 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"\ninterrupted after {time.perf_counter() - started:.1f} s; "
-              "no results were written", file=sys.stderr)
+        print(
+            f"\ninterrupted after {time.perf_counter() - started:.1f} s; no results were written",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout closed early (`sim params ... | head`): not an error to report
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -19,10 +19,12 @@ def erlang_c(lanes: int, offered_load: float) -> float:
     return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
 
 
-@pytest.mark.parametrize(("lanes", "arrival_rate", "service_rate"), [(1, 0.7, 1.0), (3, 2.4, 1.0),
-                                                                      (10, 400.0, 50.0)])
-def test_open_checkpoint_is_an_mmc_queue(lanes: int, arrival_rate: float,
-                                         service_rate: float) -> None:
+@pytest.mark.parametrize(
+    ("lanes", "arrival_rate", "service_rate"), [(1, 0.7, 1.0), (3, 2.4, 1.0), (10, 400.0, 50.0)]
+)
+def test_open_checkpoint_is_an_mmc_queue(
+    lanes: int, arrival_rate: float, service_rate: float
+) -> None:
     """Mean wait matches Erlang C, and the time-average queue (sampled daily, as the model's
     series are) matches Little's law L_q = lambda * W_q.
 
@@ -32,8 +34,11 @@ def test_open_checkpoint_is_an_mmc_queue(lanes: int, arrival_rate: float,
     """
     rng = np.random.default_rng(20251029)
     border = Border.from_specs(
-        {"gate": Checkpoint(lanes=lanes, service_days={"dist": "exponential",
-                                                       "mean": 1 / service_rate})}
+        {
+            "gate": Checkpoint(
+                lanes=lanes, service_days={"dist": "exponential", "mean": 1 / service_rate}
+            )
+        }
     )
     n = 1_000_000
     arrival = np.cumsum(rng.exponential(1 / arrival_rate, n))
@@ -63,7 +68,7 @@ def test_open_checkpoint_is_an_mmc_queue(lanes: int, arrival_rate: float,
     sampled = count_between(arrivals, left, times)
     lq_theory = arrival_rate * wq_theory
     sample_batches = np.array([b.mean() for b in np.array_split(sampled, 40)])
-    half_width = (stats.t.ppf(0.995, 39) * sample_batches.std(ddof=1) / math.sqrt(40))
+    half_width = stats.t.ppf(0.995, 39) * sample_batches.std(ddof=1) / math.sqrt(40)
     assert abs(sample_batches.mean() - lq_theory) < half_width, (sample_batches.mean(), lq_theory)
 
 
@@ -87,7 +92,12 @@ def test_exact_trace_with_lanes_closing_and_reopening() -> None:
     # Waiting: truck 2 over [0, 2), 3 and 4 over [1, 3), 5 over [5, 8).
     assert peak_queue(arrivals, left) == 3  # on [1, 2): trucks 2, 3 and 4
     assert count_between(arrivals, left, np.array([0.0, 1.0, 2.0, 5.0, 8.0, 9.0])).tolist() == [
-        1, 3, 2, 1, 0, 0
+        1,
+        3,
+        2,
+        1,
+        0,
+        0,
     ]
 
 
@@ -99,4 +109,8 @@ def test_withdrawal_takes_queueing_and_travelling_trucks() -> None:
     assert queue.started()[0].tolist() == [0, 1]
     arrivals, left = queue.waiting_records()
     # Waiting records: 0 [0,0), 1 [0,1), 2 [0.5,1.5); truck 3 never reached the queue.
-    assert sorted(zip(arrivals.tolist(), left.tolist())) == [(0.0, 0.0), (0.0, 1.0), (0.5, 1.5)]
+    assert sorted(zip(arrivals.tolist(), left.tolist(), strict=True)) == [
+        (0.0, 0.0),
+        (0.0, 1.0),
+        (0.5, 1.5),
+    ]

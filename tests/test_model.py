@@ -114,7 +114,10 @@ def test_closed_form_costs_of_a_general_release() -> None:
         checkpoints={"gate": {"lanes": 20, "service_days": 0.25}},
     )
     result, events = run(data)
-    assert events[-1] == (62.0, "general release (government): fee 3600.00 EUR, 10 paid, 0 abandoned")
+    assert events[-1] == (
+        62.0,
+        "general release (government): fee 3600.00 EUR, 10 paid, 0 abandoned",
+    )
     out = result.outcomes
     assert out["release_day"] == 62.0
     assert out["release_channel"] == "government"
@@ -158,8 +161,11 @@ def test_retrieval_refused_when_fees_exceed_worth_then_confiscation() -> None:
     # day 42 and Belarus confiscates both held trucks.
     data = deterministic(
         fleet__groups__lt__value_eur=500,
-        detention={"storage_fee_eur_per_day": 120, "storage_period_days": 30,
-                   "confiscation_probability": 1.0},
+        detention={
+            "storage_fee_eur_per_day": 120,
+            "storage_period_days": 30,
+            "confiscation_probability": 1.0,
+        },
     )
     result, events = run(data)
     assert (42.0, "confiscation: 2 trucks") in events
@@ -219,10 +225,20 @@ def test_carriers_talks_raise_the_us_truck_chance() -> None:
     # after the hold (day 32) and add 1.0: the visit on day 60 frees them.
     data = deterministic(
         retrieval__decision_delay_days=NEVER,
-        carriers={"enabled": True, "patience_days": 20, "success_probability": 0.0,
-                  "us_truck_boost": 1.0},
-        us={"enabled": True, "last_visit_day": 0, "visit_interval_days": 30,
-            "trucks_probability": 0.0, "deal_probability": 1.0, "release_delay_days": 0},
+        carriers={
+            "enabled": True,
+            "patience_days": 20,
+            "success_probability": 0.0,
+            "us_truck_boost": 1.0,
+        },
+        us={
+            "enabled": True,
+            "last_visit_day": 0,
+            "visit_interval_days": 30,
+            "trucks_probability": 0.0,
+            "deal_probability": 1.0,
+            "release_delay_days": 0,
+        },
     )
     result, events = run(data)
     assert (32.0, "carriers open talks") in events
@@ -238,8 +254,12 @@ def test_carriers_patience_on_losses() -> None:
     # 300 + 2 * 200 * 29 = 11,900 >= 10,000: talks open on day 40.
     data = deterministic(
         retrieval__decision_delay_days=NEVER,
-        carriers={"enabled": True, "patience_days": 500, "patience_loss_eur": 10_000,
-                  "success_probability": 0.0},
+        carriers={
+            "enabled": True,
+            "patience_days": 500,
+            "patience_loss_eur": 10_000,
+            "success_probability": 0.0,
+        },
     )
     result, _ = run(data)
     assert result.outcomes["carriers_talks_day"] == 40.0
@@ -260,11 +280,20 @@ def test_series_are_consistent_with_outcomes() -> None:
 def test_second_closure_from_renewed_incidents() -> None:
     # Incidents every day from day 40 at a rate so high that 3 fall within a day at once.
     data = deterministic(
-        incidents={"schedule": [{"from_day": 0, "rate_per_day": 0},
-                                {"from_day": 40, "rate_per_day": 200},
-                                {"from_day": 41, "rate_per_day": 0}]},
-        closure={"rule": "incidents", "incidents_threshold": 3, "window_days": 1,
-                 "planned_duration_days": 5, "min_days_between_closures": 0},
+        incidents={
+            "schedule": [
+                {"from_day": 0, "rate_per_day": 0},
+                {"from_day": 40, "rate_per_day": 200},
+                {"from_day": 41, "rate_per_day": 0},
+            ]
+        },
+        closure={
+            "rule": "incidents",
+            "incidents_threshold": 3,
+            "window_days": 1,
+            "planned_duration_days": 5,
+            "min_days_between_closures": 0,
+        },
     )
     out, events = run(data)
     starts = [t for t, e in events if e == "closure starts"]

@@ -9,9 +9,7 @@ from sim.scenario.schema import Scenario
 from sim.scenario.yamlio import Document, apply_overrides, load_document, validate
 
 
-def load_scenario(
-    path: str | Path, overrides: Sequence[str] = ()
-) -> tuple[Scenario, Document]:
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scenario, Document]:
     """Read, merge (``extends``), override (``--set``) and validate a scenario file.
 
     Raises :class:`sim.errors.InputError` with every problem found, each at its file and line.

@@ -369,7 +369,8 @@ class Scenario(Section):
     )
     description: str = ""
     engine_version: str | None = Field(
-        None, description="Written by `sim run` into scenario.resolved.yaml: the engine that ran it."
+        None,
+        description="Written by `sim run` into scenario.resolved.yaml: the engine that ran it.",
     )
     model: Literal["standoff"] = Field(
         "standoff", description="The built-in border-standoff model."

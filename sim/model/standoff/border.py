@@ -280,8 +280,9 @@ class Border:
         return float(sum(max(0.0, min(end, horizon) - start) for start, end in spans))
 
 
-def incident_times(spec: IncidentsSpec, horizon: float, rng: np.random.Generator,
-                   rates: list[float]) -> np.ndarray:
+def incident_times(
+    spec: IncidentsSpec, horizon: float, rng: np.random.Generator, rates: list[float]
+) -> np.ndarray:
     """A Poisson process with piecewise-constant rate on [0, horizon): sorted incident days.
 
     ``rates`` are the period rates already drawn for this replication.
@@ -299,8 +300,9 @@ def incident_times(spec: IncidentsSpec, horizon: float, rng: np.random.Generator
     return np.sort(np.concatenate(pieces))
 
 
-def next_trigger(incidents: np.ndarray, spec: ClosureSpec, counted_from: float,
-                 earliest: float) -> float:
+def next_trigger(
+    incidents: np.ndarray, spec: ClosureSpec, counted_from: float, earliest: float
+) -> float:
     """First day >= ``earliest`` on which ``k`` incidents counted from ``counted_from`` fall
     within ``w`` days (the day of the k-th such incident), or +inf."""
     k = spec.incidents_threshold

@@ -104,7 +104,7 @@ class Fleet:
         return float(self.idle_eur_per_day @ days_idle)
 
     def carrier_cost_until(self, day: float) -> float:
-        """Carriers' gross cost by ``day``: fees and retrieval costs paid, idle cost, assets lost."""
+        """Carriers' gross cost by ``day``: fees and retrieval costs, idle cost, assets lost."""
         paid = self.paid_at <= day
         lost = self.lost_at <= day
         return (

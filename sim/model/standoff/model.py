@@ -59,35 +59,50 @@ OUTCOMES: list[OutcomeSpec] = [
     OutcomeSpec("hold_day", "float", "Day of the hold order", "day", nullable=True),
     OutcomeSpec("release_day", "float", "Day of the general release", "day", nullable=True),
     OutcomeSpec(
-        "release_channel", "category", "Channel that produced the release", "",
+        "release_channel",
+        "category",
+        "Channel that produced the release",
+        "",
         categories=CHANNELS,
     ),
     OutcomeSpec(
-        "hold_to_release_days", "float", "From the hold order to the release", "days",
+        "hold_to_release_days",
+        "float",
+        "From the hold order to the release",
+        "days",
         nullable=True,
     ),
     OutcomeSpec(
-        "closure_to_release_days", "float", "From the first closure to the release", "days",
+        "closure_to_release_days",
+        "float",
+        "From the first closure to the release",
+        "days",
         nullable=True,
     ),
     OutcomeSpec(
         "carriers_talks_day", "float", "Day the carriers opened talks", "day", nullable=True
     ),
     OutcomeSpec(
-        "last_truck_home_day", "float",
-        "Day the last truck got home (empty if any is still held or on its way)", "day",
+        "last_truck_home_day",
+        "float",
+        "Day the last truck got home (empty if any is still held or on its way)",
+        "day",
         nullable=True,
     ),
     OutcomeSpec(
-        "detention_days_mean", "float", "Mean days on the lots per held truck", "days",
+        "detention_days_mean",
+        "float",
+        "Mean days on the lots per held truck",
+        "days",
         nullable=True,
     ),
+    OutcomeSpec("detention_days_max", "float", "Longest stay on the lots", "days", nullable=True),
     OutcomeSpec(
-        "detention_days_max", "float", "Longest stay on the lots", "days", nullable=True
-    ),
-    OutcomeSpec(
-        "storage_fee_per_truck_at_release_eur", "float",
-        "Storage fee accrued per held truck by the release", "EUR", nullable=True,
+        "storage_fee_per_truck_at_release_eur",
+        "float",
+        "Storage fee accrued per held truck by the release",
+        "EUR",
+        nullable=True,
     ),
     OutcomeSpec("carrier_cost_eur", "float", "Carriers' total cost (gross)", "EUR"),
     OutcomeSpec("fees_paid_eur", "float", "Storage and exit fees paid to Belarus", "EUR"),
@@ -147,15 +162,21 @@ class Replication:
         # function, so changing one parameter's distribution leaves the others' draws alone.
         uniforms = streams["world"].random(len(model.world_params))
         self._world = {
-            id(dist): float(dist.ppf(u)) for dist, u in zip(model.world_params, uniforms, strict=True)
+            id(dist): float(dist.ppf(u))
+            for dist, u in zip(model.world_params, uniforms, strict=True)
         }
         self.env = simpy.Environment()
         trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
         self.fleet = Fleet.draw(scenario.fleet, trucks, streams["fleet"])
         self.border = Border.from_specs(scenario.checkpoints)
         self.detention = Detention(
-            scenario, self.fleet, self.border, streams["retrieval"], streams["checkpoints"],
-            self.value_of, self.log,
+            scenario,
+            self.fleet,
+            self.border,
+            streams["retrieval"],
+            streams["checkpoints"],
+            self.value_of,
+            self.log,
         )
         self.negotiations = Negotiations(
             self.env, scenario, self.detention, self.value_of, self.net_loss_until, self.log
@@ -299,8 +320,10 @@ class Replication:
         horizon = self.horizon
         status = fleet.status
         exit_kind = fleet.exit_kind
-        got_out = np.isfinite(fleet.idle_to) & (fleet.idle_to <= horizon) & (
-            (status == LEAVING) | (status == RETURNING)
+        got_out = (
+            np.isfinite(fleet.idle_to)
+            & (fleet.idle_to <= horizon)
+            & ((status == LEAVING) | (status == RETURNING))
         )
         if detention.hold_day is None:
             exit_kind[got_out & (status == LEAVING)] = EXIT_EVACUATED
