@@ -75,9 +75,21 @@ class Truck:
     """One vehicle: its parameters and the record of what happened to it."""
 
     __slots__ = (
-        "value", "worth", "idle_rate", "status", "exit_kind", "process", "started_service",
-        "held_from", "left_lot", "paid_at", "fee_paid", "retrieval_cost", "lost_at",
-        "idle_from", "idle_to",
+        "value",
+        "worth",
+        "idle_rate",
+        "status",
+        "exit_kind",
+        "process",
+        "started_service",
+        "held_from",
+        "left_lot",
+        "paid_at",
+        "fee_paid",
+        "retrieval_cost",
+        "lost_at",
+        "idle_from",
+        "idle_to",
     )
 
     def __init__(self, value: float, worth: float, idle_rate: float) -> None:
@@ -118,8 +130,11 @@ class Checkpoint:
         self.set_open_lanes(spec.lanes)
 
     def set_open_lanes(self, lanes: int) -> None:
-        """Block ``capacity - lanes`` lanes: new blockers queue ahead of trucks; lanes given
-        back are first those a blocker still waits for, then those it holds."""
+        """Block ``capacity - lanes`` lanes: new blockers queue ahead of trucks and take the
+        first lanes to free up (the engine instead keeps those open: with exponential service
+        this only shifts when the one lane left open during a closure frees up, by less than a
+        service time); lanes given back are first those a blocker still waits for, then those
+        it holds."""
         self.open_lanes = lanes
         blocked = self.capacity - lanes
         while len(self.blockers) < blocked:
@@ -388,6 +403,7 @@ class NaiveReplication:
 
     # -- a truck's life ----------------------------------------------------------------------------
     def truck_life(self, truck: Truck) -> Process:
+        """At the first closure: evacuate (maybe), else wait for the hold order; then detention."""
         yield self.first_closure
         spec = self.sc.evacuation
         if self.rng.random() < self.world(spec.share):
@@ -407,6 +423,7 @@ class NaiveReplication:
         yield from self.detained(truck)
 
     def detained(self, truck: Truck) -> Process:
+        """On the lots until the retrieval decision, the general release or confiscation."""
         env = self.env
         truck.status = HELD
         truck.held_from = env.now
@@ -419,7 +436,7 @@ class NaiveReplication:
         driver_travel = self.draw(spec.driver_travel_days)
 
         woke = yield simpy.AnyOf(env, [decision, self.release_event, self.confiscation_event])
-        if decision in woke and not self.release_event.processed:
+        if decision in woke:  # (a decision due at the release instant comes first)
             fee = self.accrued_fee(env.now)
             if fee + truck.retrieval_cost <= truck.worth:  # individual retrieval
                 truck.exit_kind = EXIT_RETRIEVED

@@ -47,6 +47,7 @@ from sim.scenario.schema import Scenario  # noqa: E402
 from sim.seeding import Streams  # noqa: E402
 
 FAMILY_ALPHA = 0.001
+WIDTH = 50  # of the outcome column
 NAIVE_OFFSET = 1_000_000  # the naive runs use replication indices from here: independent streams
 
 Outcomes = dict[str, Any]
@@ -98,6 +99,10 @@ def welch(a: Sequence[float], b: Sequence[float]) -> float:
     return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
 
 
+def mean_or_none(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
 def fmt(x: float | None) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
@@ -111,55 +116,59 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
     names = [
         k
         for k in engine[0]
-        if k in naive[0] and k != "release_channel"
-        and any(is_number(o[k]) for o in engine + naive)
+        if k in naive[0] and k != "release_channel" and any(is_number(o[k]) for o in engine + naive)
     ]
-    rows: list[tuple[str, str, str, str, float | None]] = []  # name, engine, naive, what, p
+    rows: list[tuple[str, str, str, float | None]] = []  # name, engine, naive, p-value
     for name in names:
         e = [float(o[name]) for o in engine if o[name] is not None]
         n = [float(o[name]) for o in naive if o[name] is not None]
-        if len(e) >= 2 and len(n) >= 2:
-            rows.append((name, fmt(float(np.mean(e))), fmt(float(np.mean(n))), "mean", welch(e, n)))
-        else:
-            rows.append((name, fmt(np.mean(e) if e else None), fmt(np.mean(n) if n else None),
-                         "mean", None))
+        p = welch(e, n) if len(e) >= 2 and len(n) >= 2 else None
+        rows.append((name, fmt(mean_or_none(e)), fmt(mean_or_none(n)), p))
         e_null = len(engine) - len(e)
         n_null = len(naive) - len(n)
         if e_null or n_null:
-            table = [[e_null, len(e)], [n_null, len(n)]]
-            p = float(stats.fisher_exact(table).pvalue)
-            rows.append((f"{name} (empty share)", f"{e_null / len(engine):.3f}",
-                         f"{n_null / len(naive):.3f}", "share", p))
+            p = float(stats.fisher_exact([[e_null, len(e)], [n_null, len(n)]]).pvalue)
+            rows.append(
+                (
+                    f"{name} (empty share)",
+                    f"{e_null / len(engine):.3f}",
+                    f"{n_null / len(naive):.3f}",
+                    p,
+                )
+            )
 
     channels = sorted({o["release_channel"] for o in engine + naive})
     counts = np.array(
-        [[sum(o["release_channel"] == c for o in runs) for c in channels]
-         for runs in (engine, naive)]
+        [
+            [sum(o["release_channel"] == c for o in runs) for c in channels]
+            for runs in (engine, naive)
+        ]
     )
     channel_p: float | None = None
     if len(channels) > 1:
         channel_p = float(stats.chi2_contingency(counts).pvalue)
 
-    tests = sum(1 for r in rows if r[4] is not None) + (channel_p is not None)
+    tests = sum(1 for r in rows if r[3] is not None) + (channel_p is not None)
     alpha = FAMILY_ALPHA / max(1, tests)
     failures = []
     print(f"\nAgreement: {tests} tests, Bonferroni alpha {FAMILY_ALPHA} / {tests} = {alpha:.2e}")
-    print(f"{'outcome':<46} {'engine':>12} {'naive':>12} {'p-value':>9}  ok")
-    for name, e_text, n_text, _what, p in rows:
-        ok = p is None or p >= alpha
-        mark = "yes" if ok else "NO"
+    print(f"{'outcome':<{WIDTH}} {'engine':>12} {'naive':>12} {'p-value':>9}  ok")
+    for name, e_text, n_text, p in rows:
         if p is None:
-            mark = "n/a (too few values)"
-        p_text = "-" if p is None else f"{p:.3g}"
-        print(f"{name:<46} {e_text:>12} {n_text:>12} {p_text:>9}  {mark}")
+            print(f"{name:<{WIDTH}} {e_text:>12} {n_text:>12} {'-':>9}  n/a (too few values)")
+            continue
+        ok = p >= alpha
+        print(f"{name:<{WIDTH}} {e_text:>12} {n_text:>12} {p:>9.3g}  {'yes' if ok else 'NO'}")
         if not ok:
             failures.append(f"{name}: engine {e_text} vs naive {n_text} (p = {p:.3g})")
 
     print("\nrelease_channel shares (chi-square test of the counts)")
     print(f"{'channel':<12} {'engine':>8} {'naive':>8}")
     for index, channel in enumerate(channels):
-        print(f"{channel:<12} {counts[0, index] / len(engine):>8.3f} "
-              f"{counts[1, index] / len(naive):>8.3f}")
+        print(
+            f"{channel:<12} {counts[0, index] / len(engine):>8.3f} "
+            f"{counts[1, index] / len(naive):>8.3f}"
+        )
     if channel_p is None:
         print("only one channel occurs in both: nothing to test")
     else:
@@ -173,13 +182,16 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", default="scenarios/baseline.yaml")
-    parser.add_argument("--replications", type=int, default=1000,
-                        help="engine replications (default 1000)")
-    parser.add_argument("--naive-replications", type=int, default=300,
-                        help="naive replications (default 300)")
+    parser.add_argument(
+        "--replications", type=int, default=1000, help="engine replications (default 1000)"
+    )
+    parser.add_argument(
+        "--naive-replications", type=int, default=400, help="naive replications (default 400)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
-    parser.add_argument("--min-ratio", type=float, default=20.0,
-                        help="speed-up the engine must reach (default 20)")
+    parser.add_argument(
+        "--min-ratio", type=float, default=20.0, help="speed-up the engine must reach (default 20)"
+    )
     args = parser.parse_args(argv)
 
     path = Path(args.scenario)
@@ -201,10 +213,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine_rate = len(engine) / engine_s
     naive_rate = len(naive) / naive_s
     ratio = engine_rate / naive_rate
-    print(f"\nengine: {len(engine):>5} replications in {engine_s:7.2f} s = "
-          f"{engine_rate:8.2f} replications/s ({1000 / engine_rate:7.2f} ms each)")
-    print(f"naive:  {len(naive):>5} replications in {naive_s:7.2f} s = "
-          f"{naive_rate:8.2f} replications/s ({1000 / naive_rate:7.2f} ms each)")
+    print(
+        f"\nengine: {len(engine):>5} replications in {engine_s:7.2f} s = "
+        f"{engine_rate:8.2f} replications/s ({1000 / engine_rate:7.2f} ms each)"
+    )
+    print(
+        f"naive:  {len(naive):>5} replications in {naive_s:7.2f} s = "
+        f"{naive_rate:8.2f} replications/s ({1000 / naive_rate:7.2f} ms each)"
+    )
     print(f"speed-up: {ratio:.1f}x (target >= {args.min_ratio:g}x)")
 
     failures = compare(engine, naive)

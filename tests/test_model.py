@@ -322,3 +322,26 @@ def test_same_seed_same_result_and_streams_are_independent_of_other_mechanisms()
         b = run(no_us, seed=7, replication=replication)[0].outcomes
         for key in ("trucks_in_belarus", "trucks_evacuated", "trucks_held", "hold_day"):
             assert a[key] == b[key]
+
+
+def test_channels_see_trucks_retrieved_since_the_last_event() -> None:
+    # Both held trucks are retrieved on day 17 (decisions are applied lazily, and nothing
+    # else happens until the closure ends on day 50); the carriers' patience runs out on day
+    # 32 with the lots empty, so they open no talks, and the US deal on day 40 carries no
+    # trucks.
+    data = deterministic(
+        closure__planned_duration_days=40,
+        carriers={"enabled": True, "patience_days": 20, "success_probability": 1.0},
+        us={
+            "enabled": True,
+            "last_visit_day": 0,
+            "visit_interval_days": 40,
+            "prisoners_per_deal": 150,
+            "trucks_probability": 1.0,
+            "deal_probability": 1.0,
+        },
+    )
+    result, events = run(data)
+    assert result.outcomes["carriers_talks_day"] is None
+    assert result.outcomes["release_day"] is None
+    assert (40.0, "US deal: 150 prisoners, sanctions lifted: none, trucks: no") in events

@@ -190,11 +190,17 @@ class Border:
     before_advance: list[Callable[[float], None]] = field(default_factory=list)
     closures: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of each
     closed_since: float | None = None
+    # Open lanes of every checkpoint since each change: (day, lanes per checkpoint).
+    lane_days: list[float] = field(default_factory=list)
+    lane_counts: list[tuple[int, ...]] = field(default_factory=list)
 
     @classmethod
     def from_specs(cls, specs: dict[str, CheckpointSpec]) -> Border:
         queues = [CheckpointQueue(name, s.lanes, s.service_days) for name, s in specs.items()]
-        return cls(checkpoints=queues, specs=list(specs.values()))
+        border = cls(checkpoints=queues, specs=list(specs.values()))
+        border.lane_days.append(0.0)
+        border.lane_counts.append(tuple(q.open_lanes for q in queues))
+        return border
 
     def lanes_for(self, index: int, now: float) -> int:
         """Lanes of checkpoint ``index`` open to Lithuanian trucks at ``now``."""
@@ -215,6 +221,10 @@ class Border:
         self._flush(now)
         for index, queue in enumerate(self.checkpoints):
             queue.set_open_lanes(now, self.lanes_for(index, now))
+        counts = tuple(q.open_lanes for q in self.checkpoints)
+        if counts != self.lane_counts[-1]:
+            self.lane_days.append(now)
+            self.lane_counts.append(counts)
 
     def set_closed(self, now: float, closed: bool) -> None:
         """Close or reopen the border at ``now``; closures are recorded as (start, end)."""
@@ -236,26 +246,37 @@ class Border:
             queue.advance(now)
 
     def submit(
-        self, rng: np.random.Generator, now: float, ids: np.ndarray, arrival: np.ndarray
+        self,
+        rng: np.random.Generator,
+        now: float,
+        ids: np.ndarray,
+        arrival: np.ndarray,
+        departure: np.ndarray | None = None,
     ) -> None:
-        """Send trucks to checkpoints, each chosen with probability proportional to its
-        lanes open now (to the nominal lanes if none is open); service times drawn per truck."""
+        """Send trucks to checkpoints and draw their service times.
+
+        Each truck picks a checkpoint with probability proportional to the lanes open when it
+        set off (``departure``, default ``now``; the nominal lanes if none was open), so the
+        choice does not depend on when the model gets round to submitting it.
+        """
         if ids.size == 0:
             return
-        weights = np.array([q.open_lanes for q in self.checkpoints], dtype=float)
-        if weights.sum() == 0:
-            weights = np.array([q.nominal_lanes for q in self.checkpoints], dtype=float)
-        if len(self.checkpoints) == 1:
+        count = len(self.checkpoints)
+        if count == 1:
             choice = np.zeros(ids.size, dtype=np.int64)
         else:
-            cumulative = np.cumsum(weights / weights.sum())
-            choice = np.searchsorted(cumulative, rng.random(ids.size), side="right")
-            choice = np.minimum(choice, len(self.checkpoints) - 1)
+            when = np.full(ids.size, now) if departure is None else np.minimum(departure, now)
+            period = np.searchsorted(np.asarray(self.lane_days), when, side="right") - 1
+            weights = np.asarray(self.lane_counts, dtype=float)[period]
+            nominal = np.array([q.nominal_lanes for q in self.checkpoints], dtype=float)
+            weights[weights.sum(axis=1) == 0] = nominal
+            cumulative = np.cumsum(weights, axis=1)
+            pick = rng.random(ids.size) * cumulative[:, -1]
+            choice = np.minimum((pick[:, None] >= cumulative).sum(axis=1), count - 1)
         for index, queue in enumerate(self.checkpoints):
             mine = choice == index
             if mine.any():
-                count = int(mine.sum())
-                service = np.asarray(queue.service_days.sample(rng, count), dtype=float)
+                service = np.asarray(queue.service_days.sample(rng, int(mine.sum())), dtype=float)
                 queue.submit(ids[mine], arrival[mine], service)
 
     def withdraw_waiting(self, now: float) -> np.ndarray:

@@ -194,6 +194,9 @@ class Replication:
         return self._world[id(dist)]
 
     def net_loss_until(self, day: float) -> float:
+        """Carriers' losses by ``day`` (now), net of compensation, with every decision due and
+        every checkpoint passage up to ``day`` accounted for."""
+        self.border.advance(day)
         self.detention.sync_exits()
         return self.fleet.carrier_cost_until(day) - self.detention.compensation_until(day)
 

@@ -57,7 +57,7 @@ class Negotiations:
         success = self.value_of(spec.success_probability)
         while True:
             yield self.env.timeout(float(spec.attempt_interval_days.sample(rng)))
-            if not self.detention.unresolved:
+            if not self.detention.unresolved(self.env.now):
                 return
             if rng.random() < success:
                 self.detention.release(self.env.now, "government")
@@ -79,13 +79,13 @@ class Negotiations:
             threshold = self.value_of(spec.patience_loss_eur)
             while self.env.now + spec.check_interval_days < opening:
                 yield self.env.timeout(spec.check_interval_days)
-                if not self.detention.unresolved:
+                if not self.detention.unresolved(self.env.now):
                     return
                 if self.loss_until(self.env.now) >= threshold:
                     opening = self.env.now
                     break
         yield self.env.timeout(max(0.0, opening - self.env.now))
-        if not self.detention.unresolved:
+        if not self.detention.unresolved(self.env.now):
             return
         self.talks_open_day = self.env.now
         self.log("carriers open talks")
@@ -138,7 +138,9 @@ class Negotiations:
                 if len(self.sectors_lifted) < len(sectors):
                     name, _sector = sectors[len(self.sectors_lifted)]
                     self.sectors_lifted.append((name, self.env.now))
-            trucks = self.detention.unresolved and trucks_draw < self.truck_probability()
+            trucks = (
+                self.detention.unresolved(self.env.now) and trucks_draw < self.truck_probability()
+            )
             lifted = ", ".join(name for name, day in self.sectors_lifted if day == self.env.now)
             self.log(
                 f"US deal: {max(0, freed)} prisoners, sanctions lifted: {lifted or 'none'}, "

@@ -73,9 +73,10 @@ class Detention:
     def trucks_on_lots(self) -> int:
         return int(np.count_nonzero(self.fleet.status == HELD))
 
-    @property
-    def unresolved(self) -> bool:
-        """A hold is in force, no general release yet, and trucks are still on the lots."""
+    def unresolved(self, now: float) -> bool:
+        """At ``now``: a hold is in force, no general release yet, trucks still on the lots
+        (after the retrieval decisions due by ``now``)."""
+        self.apply_decisions(now)
         return (
             self.hold_day is not None
             and self.release_day is None
@@ -161,7 +162,7 @@ class Detention:
         fleet.retrieval_cost_eur[ids] = self._retrieval_cost[ids]
         fleet.left_lot[ids] = arrival
         fleet.queue_arrival[ids] = arrival
-        self.border.submit(self.checkpoint_rng, now, ids, arrival)
+        self.border.submit(self.checkpoint_rng, now, ids, arrival, departure=paid_at)
 
     def _cancel_decisions(self) -> None:
         self._next_decision = self._decision_ids.size
@@ -170,8 +171,7 @@ class Detention:
     def release(self, now: float, channel: str) -> bool:
         """The general release: every held truck may leave once its fee is paid. Returns
         whether it happened (not if already released, confiscated, or nothing is held)."""
-        self.apply_decisions(now)
-        if not self.unresolved:
+        if not self.unresolved(now):
             return False
         self.release_day = now
         self.release_channel = channel
@@ -203,8 +203,7 @@ class Detention:
 
     def confiscate(self, now: float) -> None:
         """The storage period is over: Belarus takes every truck still on the lots."""
-        self.apply_decisions(now)
-        if not self.unresolved:
+        if not self.unresolved(now):
             return
         self.confiscation_day = now
         self._cancel_decisions()
