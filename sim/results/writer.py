@@ -26,8 +26,9 @@ import pyarrow.parquet as pq
 #: Parquet compression of every table written.
 PARQUET_COMPRESSION = "zstd"
 
-#: What a run folder file can be given as.
-FileContent: TypeAlias = bytes | str | pa.Table | dict[str, Any]
+#: What a run folder file can be given as (a Path: a finished file moved in, e.g. a large
+#: Parquet file streamed to disk beforehand on the same file system).
+FileContent: TypeAlias = bytes | str | pa.Table | dict[str, Any] | Path
 
 
 def _json_default(value: object) -> object:
@@ -59,9 +60,12 @@ def _relative_path(name: str) -> PurePosixPath:
 
 
 def _write_file(path: Path, content: FileContent) -> None:
-    """Write one file: a Table as Parquet, a dict as JSON, str as UTF-8 text, bytes as is."""
+    """Write one file: a Table as Parquet, a dict as JSON, str as UTF-8 text, bytes as is, a
+    Path moved in (renamed: it must be on the same file system)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, pa.Table):
+    if isinstance(content, Path):
+        os.replace(content, path)
+    elif isinstance(content, pa.Table):
         pq.write_table(content, path, compression=PARQUET_COMPRESSION)
     elif isinstance(content, dict):
         path.write_text(to_json(content) + "\n", encoding="utf-8")

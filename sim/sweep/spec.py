@@ -1,0 +1,258 @@
+"""The sweep file: its schema, and its checks against the base scenario it varies.
+
+A sweep names a base scenario, a design method, the parameters it varies (dotted key paths
+into the base scenario, with a range or a list of values) and the replications per point.
+Every varied key must exist in the base scenario (defaults included), and every value the
+design can give it must be valid there: both ends of a range are checked, and a fractional
+value inside it, so that a whole-number key without ``integer: true`` is caught before a
+long run rather than in its middle.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.errors import InputError, Problem
+from sim.scenario.yamlio import Document, load_document, set_value, validate
+
+Method = Literal["grid", "list", "lhs", "sobol", "morris"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Range(_Section):
+    """A continuous (or whole-number) range for lhs, sobol and morris designs."""
+
+    low: float
+    high: float
+    integer: bool = Field(
+        False, description="Whole numbers only: the design picks integers in [low, high]."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"needs low < high (got low={self.low:g}, high={self.high:g})")
+        return self
+
+
+class Values(_Section):
+    """Explicit values for grid and list designs."""
+
+    values: list[Any] = Field(min_length=1)
+
+
+class Output(_Section):
+    """An outcome to analyse, with what a null (an event that did not happen) counts as."""
+
+    outcome: str
+    null_as: float | None = Field(
+        None,
+        description="Count a null as this value (e.g. the horizon for a release that never "
+        "came); by default nulls are left out of a point's mean.",
+    )
+
+
+class SweepSpec(_Section):
+    """A parameter sweep over a base scenario."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="The sweep folder's name."
+    )
+    description: str = ""
+    base: str = Field(description="The base scenario, relative to this file.")
+    method: Method
+    samples: int | None = Field(
+        None, ge=1, description="Base sample size for lhs, sobol and morris (trajectories)."
+    )
+    replications: int = Field(10, ge=1, description="Replications per design point.")
+    seed: int = Field(0, ge=0, description="Seeds the design and every replication.")
+    parameters: dict[str, Range | Values] = Field(min_length=1)
+    outputs: list[str | Output] | None = Field(
+        None, description="Outcomes to analyse (sensitivity): default every numeric outcome."
+    )
+    second_order: bool = Field(False, description="Sobol: also second-order indices.")
+    levels: int = Field(4, ge=2, description="Morris: grid levels.")
+    resamples: int = Field(1000, ge=10, description="Bootstrap resamples for index CIs.")
+    confidence: float = Field(0.95, gt=0, lt=1, description="Level of the index CIs.")
+    chunk_runs: int | None = Field(
+        None, ge=1, description="Runs per unit of work sent to a worker (default: automatic)."
+    )
+
+    def output_list(self) -> list[Output] | None:
+        """``outputs`` with plain names turned into :class:`Output`."""
+        if self.outputs is None:
+            return None
+        return [o if isinstance(o, Output) else Output(outcome=o) for o in self.outputs]
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> SweepSpec:
+        ranges = [k for k, p in self.parameters.items() if isinstance(p, Range)]
+        lists = [k for k, p in self.parameters.items() if isinstance(p, Values)]
+        if self.method in ("grid", "list") and ranges:
+            raise ValueError(
+                f"method {self.method} takes `values:` lists, but {ranges[0]} has a range"
+            )
+        if self.method in ("lhs", "sobol", "morris"):
+            if lists:
+                raise ValueError(
+                    f"method {self.method} takes ranges (low, high), but {lists[0]} has values"
+                )
+            if self.samples is None:
+                raise ValueError(f"method {self.method} needs `samples`")
+        if self.method == "list":
+            lengths = {len(p.values) for p in self.parameters.values() if isinstance(p, Values)}
+            if len(lengths) > 1:
+                raise ValueError(
+                    f"method list pairs the i-th values of every parameter: the lists must "
+                    f"have the same length (got {sorted(lengths)})"
+                )
+        if self.method in ("sobol", "morris") and len(self.parameters) < 2:
+            raise ValueError(f"method {self.method} needs at least two parameters")
+        return self
+
+
+def looks_like_sweep(data: dict[str, Any]) -> bool:
+    """Whether a YAML document is a sweep rather than a scenario."""
+    return "base" in data and "method" in data
+
+
+@dataclass
+class LoadedSweep:
+    """A validated sweep, its document, and its validated base scenario."""
+
+    spec: SweepSpec
+    document: Document
+    base_path: Path
+    base_document: Document
+    base_scenario: BaseModel
+
+
+def load_sweep(path: str | Path) -> LoadedSweep:
+    """Read and check a sweep file and its base scenario; raises InputError on any problem."""
+    from sim.scenario import load_scenario
+
+    document = load_document(path)
+    spec = validate(document, SweepSpec)
+    base_path = (Path(path).parent / spec.base).resolve()
+    if not base_path.is_file():
+        raise InputError(
+            [document.problem(("base",), f"cannot read base scenario '{spec.base}': no such file")]
+        )
+    base_scenario, base_document = load_scenario(base_path)
+    loaded = LoadedSweep(spec, document, base_path, base_document, base_scenario)
+    check_parameters(loaded)
+    return loaded
+
+
+def _resolved_has(data: Any, parts: list[str]) -> bool:
+    node = data
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def check_parameters(loaded: LoadedSweep) -> None:
+    """Every varied key exists in the base scenario, and every value it may take is valid."""
+    spec = loaded.spec
+    resolved = loaded.base_scenario.model_dump(mode="json", by_alias=True)
+    problems: list[Problem] = []
+    for key, parameter in spec.parameters.items():
+        where = ("parameters", key)
+        if not _resolved_has(resolved, key.split(".")):
+            problems.append(
+                loaded.document.problem(
+                    where, f"'{key}' is not a key of the base scenario {spec.base}", value=False
+                )
+            )
+            continue
+        for label, value in _probe_values(parameter):
+            trial = set_value(loaded.base_document, key, value)
+            try:
+                validate(trial, type(loaded.base_scenario))
+            except InputError as error:
+                message = "; ".join(
+                    re.sub(r" \(got [^)]*\)$", "", p.message) for p in error.problems
+                )
+                hint = ""
+                if label == "a value inside the range" and "integer" in message:
+                    hint = " (a whole-number key: add `integer: true` to the range)"
+                shown = f"{value:.6g}" if isinstance(value, float) else repr(value)
+                problems.append(
+                    loaded.document.problem(
+                        where, f"{label} {shown} is invalid here: {message}{hint}", value=False
+                    )
+                )
+                break
+    problems.extend(_check_outputs(loaded))
+    if problems:
+        raise InputError(problems)
+
+
+def _check_outputs(loaded: LoadedSweep) -> list[Problem]:
+    import difflib
+
+    from sim.model import build_model
+
+    outputs = loaded.spec.output_list()
+    if not outputs:
+        return []
+    try:
+        model = build_model(loaded.base_scenario, loaded.base_path.parent)  # type: ignore[call-arg]
+    except TypeError:
+        model = build_model(loaded.base_scenario)  # type: ignore[arg-type]
+    numeric = [s.name for s in model.outcome_specs() if s.kind in ("int", "float")]
+    problems = []
+    for index, output in enumerate(outputs):
+        if output.outcome not in numeric:
+            close = difflib.get_close_matches(output.outcome, numeric, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(
+                loaded.document.problem(
+                    ("outputs", index), f"'{output.outcome}' is not a numeric outcome{hint}"
+                )
+            )
+    return problems
+
+
+def _probe_values(parameter: Range | Values) -> list[tuple[str, Any]]:
+    if isinstance(parameter, Values):
+        return [("value", v) for v in parameter.values]
+    if parameter.integer:
+        low, high = math.ceil(parameter.low), math.floor(parameter.high)
+        return [("low", low), ("high", high)]
+    inside = parameter.low + (parameter.high - parameter.low) * 0.4142135623730951
+    return [("low", parameter.low), ("high", parameter.high), ("a value inside the range", inside)]
+
+
+def scenario_data(base_data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The base scenario's data with the design point's values set at their key paths."""
+    data = copy.deepcopy(base_data)
+    for key, value in values.items():
+        node: Any = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            if isinstance(node, list):
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, {})
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return data
