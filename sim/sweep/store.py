@@ -64,38 +64,23 @@ class WorkFolder:
         """
         if self.exists():
             if not resume:
-                raise InputError(
-                    [
-                        Problem(
-                            sweep_file,
-                            1,
-                            1,
-                            "",
-                            f"an interrupted run of this sweep is in {self.path}: continue it with "
-                            "--resume, or delete that folder to start again",
-                        )
-                    ]
+                raise self._refusal(
+                    sweep_file,
+                    f"an interrupted run of this sweep is in {self.path}: continue it with "
+                    "--resume, or delete that folder to start again",
                 )
             previous = json.loads((self.path / FINGERPRINT).read_text())
             if previous != print_:
+                files = set(previous["files"]) | set(print_["files"])
                 changed = sorted(
-                    k
-                    for k in set(previous["files"]) | set(print_["files"])
-                    if previous["files"].get(k) != print_["files"].get(k)
+                    k for k in files if previous["files"].get(k) != print_["files"].get(k)
                 )
                 what = ", ".join(changed) if changed else "the engine version or chunking"
-                raise InputError(
-                    [
-                        Problem(
-                            sweep_file,
-                            1,
-                            1,
-                            "",
-                            f"cannot resume: {what} changed since the interrupted run in {self.path}; "
-                            "its results would not match. Restore the file, or delete that folder to "
-                            "start again",
-                        )
-                    ]
+                raise self._refusal(
+                    sweep_file,
+                    f"cannot resume: {what} changed since the interrupted run in "
+                    f"{self.path}; its results would not match. Restore the file, or delete "
+                    "that folder to start again",
                 )
             return self.done_chunks()
         if self.path.exists():  # a folder without a fingerprint: a start that never got going
@@ -105,6 +90,10 @@ class WorkFolder:
         temporary.write_text(json.dumps(print_, indent=2, sort_keys=True))
         os.replace(temporary, self.path / FINGERPRINT)
         return set()
+
+    @staticmethod
+    def _refusal(sweep_file: str, message: str) -> InputError:
+        return InputError([Problem(sweep_file, 1, 1, "", message)])
 
     def done_chunks(self) -> set[int]:
         """Chunks whose file is complete (temporary files of a killed run are ignored)."""
