@@ -383,7 +383,7 @@ BAD_ARGUMENTS = [
     (["run", "{base}", "--seed", "-3"], "--seed: must be between 0 and 2**63 - 1, got -3"),
     (
         ["run", "{base}", "--executor", "nope"],
-        "--executor: invalid choice: 'nope' (choose from 'local')",
+        "--executor: invalid choice: 'nope' (choose from 'local', 'dask')",
     ),
     (["run", "{base}", "--frobnicate"], "sim: unrecognized arguments: --frobnicate"),
     (["run"], "sim run: the following arguments are required: scenario"),
@@ -664,7 +664,9 @@ def test_every_shipped_scenario_validates(capsys: pytest.CaptureFixture[str]) ->
         data = yaml.safe_load(path.read_text())
         names.add(data["name"])
         assert data["name"] == path.stem, path.name  # the run folder is named like the file
-        if path != BASELINE:
+        if "method" in data:  # a sweep: it varies the baseline
+            assert data["base"] == "baseline.yaml", path.name
+        elif path != BASELINE:
             assert data.get("extends") == "baseline.yaml", path.name
     assert len(names) == len(files)
 

@@ -40,10 +40,7 @@ MIN_CHUNKS_PER_WORKER = 4
 def _build_model(scenario: BaseModel, source_dir: Path | None) -> Model:
     from sim.model import build_model
 
-    try:
-        return build_model(scenario, source_dir)  # type: ignore[call-arg]
-    except TypeError:
-        return build_model(scenario)  # type: ignore[arg-type]
+    return build_model(scenario, source_dir)  # type: ignore[arg-type]
 
 
 def point_scenario(
@@ -168,7 +165,7 @@ class Prepared:
 def prepare(
     loaded: LoadedSweep, *, probe_seconds: float = 0.3, max_probe_runs: int = 20
 ) -> Prepared:
-    """Build the design and the worker, and time a few runs of the first points in-process."""
+    """Build the design and the worker, and time a few runs in-process."""
     spec = loaded.spec
     design = build_design(spec)
     base = loaded.base_scenario
@@ -178,14 +175,17 @@ def prepare(
     worker = SweepWorker(
         type(base), base_data, loaded.base_path.parent, spec.seed, spec.replications, specs
     )
+    # Probe up to 10 points spread over the design, one replication of each in turn, so the
+    # estimate reflects the whole design rather than its first corner.
+    spread = sorted({round(i * (design.points - 1) / 9) for i in range(10)})
     limit = min(max_probe_runs, design.points * spec.replications)
-    points = {
-        p: design.values(p) for p in range(min(design.points, limit // spec.replications + 1))
-    }
+    order = [(p, r) for r in range(spec.replications) for p in spread][:limit]
+    points = {p: design.values(p) for p in spread}
     runs = 0
     started = time.perf_counter()
-    while runs < limit:
-        worker(Chunk(-1, runs, runs + 1, points))
+    for point, replication in order:
+        run = point * spec.replications + replication
+        worker(Chunk(-1, run, run + 1, points))
         runs += 1
         if time.perf_counter() - started > probe_seconds:
             break
@@ -201,7 +201,7 @@ def describe_plan(prepared: Prepared, workers: int, chunk_runs: int) -> str:
     return (
         f"sweep {spec.name}: method {spec.method}, {len(spec.parameters)} parameters, "
         f"{prepared.design.points:,} points x {spec.replications} replications = {total:,} runs\n"
-        f"timing run: {prepared.probe_runs} runs of the first point(s) at "
+        f"timing run: {prepared.probe_runs} runs at points spread over the design, "
         f"{prepared.seconds_per_run * 1000:.2f} ms/run\n"
         f"estimate: about {_duration(estimate)} on {workers} worker(s), "
         f"in {math.ceil(total / chunk_runs):,} chunks of up to {chunk_runs:,} runs"
