@@ -61,7 +61,9 @@ def measure(runs: int, workers: int) -> dict[str, float]:
         started = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-c", CHILD, str(path), str(folder / "out"), str(workers)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
         figures["wall_seconds"] = time.perf_counter() - started
@@ -75,8 +77,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     rows = [measure(n, args.workers) for n in (args.small, args.large)]
-    print(f"{'runs':>9} {'seconds':>8} {'runs/s':>8} {'parent peak':>12} {'worker peak':>12} "
-          f"{'folder':>9}")
+    print(
+        f"{'runs':>9} {'seconds':>8} {'runs/s':>8} {'parent peak':>12} {'worker peak':>12} "
+        f"{'folder':>9}"
+    )
     for row in rows:
         print(
             f"{row['runs']:>9,} {row['seconds']:>8.1f} {row['runs'] / row['seconds']:>8.0f} "

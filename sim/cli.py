@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sim import __version__
 from sim.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, Problem
@@ -56,6 +56,34 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--executor`` and ``--scheduler`` (``run`` and ``sweep``)."""
+    parser.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="where replications run: local processes (default) or a Dask cluster",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: the scheduler of a running cluster (tcp://HOST:PORT or a "
+        "scheduler file); default: a local cluster of --workers processes",
+    )
+
+
+def _check_executor(args: argparse.Namespace) -> None:
+    """Refuse ``--scheduler`` without ``--executor dask``, and with ``--workers``."""
+    if args.scheduler is None:
+        return
+    if args.executor != "dask":
+        message = "a scheduler address needs --executor dask (the local executor has none)"
+        raise InputError([Problem(ARGUMENTS, 1, 1, "--scheduler", message)])
+    if args.workers is not None:
+        message = "sizes a local cluster; with --scheduler the cluster's own workers run"
+        raise InputError([Problem(ARGUMENTS, 1, 1, "--workers", message)])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sim",
@@ -89,12 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY.PATH=VALUE",
         help="override a scenario value (repeatable)",
     )
-    run.add_argument(
-        "--executor",
-        choices=["local"],
-        default="local",
-        help="where replications run (local processes)",
-    )
+    _add_executor_arguments(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
 
     check = commands.add_parser("validate", help="check scenario files without running them")
@@ -102,6 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
     )
+
+    sweep = commands.add_parser(
+        "sweep", help="a parameter sweep (grid, list, lhs, sobol, morris) over a base scenario"
+    )
+    sweep.add_argument("sweep", type=Path, help="sweep YAML file")
+    sweep.add_argument(
+        "--workers", type=_positive_int, help="worker processes (default: all cores)"
+    )
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="parent folder of the sweep folder (default: results)",
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run of this sweep"
+    )
+    sweep.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the points, runs and an estimated time (from a short timing run); run nothing",
+    )
+    _add_executor_arguments(sweep)
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
     params = commands.add_parser(
         "params", help="list a scenario's uncertain parameters: when each is drawn, its value"
@@ -148,9 +195,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
     from sim.scenario.yamlio import dump_yaml
 
+    _check_executor(args)
     scenario, _ = load_scenario(args.scenario, _overrides(args))
     _check_out(args.out)
-    model = build_model(scenario)
+    model = build_model(scenario, args.scenario.parent)
     final_dir = args.out / scenario.name
     workers = args.workers or os.cpu_count() or 1
     output = run_replications(
@@ -160,6 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=workers,
         progress=not args.quiet,
         executor=args.executor,
+        scheduler=args.scheduler,
     )
     specs = model.outcome_specs()
     summary = summarize(output.table, specs, scenario=scenario.name, seed=scenario.seed)
@@ -191,10 +240,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
+    from sim.scenario.yamlio import load_document
+    from sim.sweep import load_sweep, looks_like_sweep
 
     problems: list[Problem] = []
     for path in args.files:
         try:
+            if looks_like_sweep(load_document(path).data):
+                loaded = load_sweep(path)
+                points = _design_points(loaded)
+                print(
+                    f"{path}: ok (sweep {loaded.spec.name!r}, {loaded.spec.method}, "
+                    f"{points:,} points x {loaded.spec.replications} replications)"
+                )
+                continue
             scenario, _ = load_scenario(path, args.overrides)
         except InputError as error:
             problems.extend(error.problems)
@@ -206,13 +265,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
-    from sim.scenario.distributions import iter_params
+    from sim.scenario import load_scenario, scenario_params
 
     scenario, _ = load_scenario(args.scenario, args.overrides)
     rows = [("parameter", "drawn per", "unit", "value")]
     rows += [
-        (path, info.scope, info.unit, dist.describe()) for path, info, dist in iter_params(scenario)
+        (path, info.scope, info.unit, dist.describe())
+        for path, info, dist in scenario_params(scenario)
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
@@ -224,7 +283,103 @@ def cmd_params(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "params": cmd_params}
+def _design_points(loaded: Any) -> int:
+    from sim.sweep.design import build_design
+
+    return build_design(loaded.spec).points
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.sweep import load_sweep, run_sweep
+    from sim.sweep.run import (
+        automatic_chunk_runs,
+        cpu_count,
+        default_progress,
+        describe_plan,
+        prepare,
+    )
+    from sim.sweep.store import WorkFolder
+
+    _check_executor(args)
+    loaded = load_sweep(args.sweep)
+    workers = args.workers or cpu_count()
+    if args.dry_run:
+        prepared = prepare(loaded, probe_seconds=2.0, max_probe_runs=200)
+        chunk_runs = loaded.spec.chunk_runs or automatic_chunk_runs(
+            prepared.seconds_per_run, prepared.total_runs, workers
+        )
+        print(describe_plan(prepared, workers, chunk_runs))
+        return EXIT_OK
+    work = WorkFolder.for_output(args.out / loaded.spec.name)
+    try:
+        outcome = run_sweep(
+            loaded,
+            out=args.out,
+            workers=workers,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            progress=None if args.quiet else default_progress,
+            command=["sim", *args.argv],
+        )
+    except KeyboardInterrupt:
+        saved = len(work.done_chunks()) if work.exists() else 0
+        print(
+            f"\ninterrupted: {saved} finished chunk(s) are saved in {work.path}; "
+            f"continue with: sim sweep {args.sweep} --resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except InputError:
+        raise
+    except Exception as error:
+        if work.exists():
+            print(
+                f"sim: error: {type(error).__name__}: {error}\n"
+                f"finished chunks are saved in {work.path}; "
+                f"continue with: sim sweep {args.sweep} --resume",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+        raise
+    failed = outcome.failed
+    print(
+        f"{outcome.points:,} points, {outcome.runs:,} runs ({failed:,} failed"
+        + (f", {outcome.resumed_runs:,} from the interrupted run" if outcome.resumed_runs else "")
+        + f") in {outcome.elapsed_seconds:.1f} s; wrote {outcome.folder}/",
+        file=sys.stderr,
+    )
+    if not args.quiet:
+        print(format_sweep_summary(outcome.summary, outcome.folder))
+    return EXIT_OK
+
+
+def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:
+    """The sweep's headline: counts, and the top parameters of each output by its index."""
+    import json
+
+    lines = [
+        f"Sweep {summary['sweep']}: {summary['method']}, {summary['points']:,} points x "
+        f"{summary['replications']} replications, {summary['failed_runs']:,} failed runs"
+    ]
+    path = folder / "sensitivity.json"
+    if path.is_file():
+        indices = json.loads(path.read_text())
+        key = "ST" if summary["method"] == "sobol" else "mu_star"
+        for output in summary["outputs"]:
+            entry = indices.get(output, {})
+            noise = entry.get("replication_noise", {}).get("noise_share")
+            noise_text = "" if noise is None else f" (replication noise {noise:.0%})"
+            if "error" in entry:
+                lines.append(f"  {output}: {entry['error']}")
+                continue
+            ranked = sorted(entry[key].items(), key=lambda kv: -(kv[1] or 0.0))
+            top = ", ".join(f"{name} {value:.2g}" for name, value in ranked[:3])
+            lines.append(f"  {output}{noise_text}: {key} {top}")
+    return "\n".join(lines)
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -388,7 +388,10 @@ BAD_ARGUMENTS = [
     (["run", "{base}", "--frobnicate"], "sim: unrecognized arguments: --frobnicate"),
     (["run"], "sim run: the following arguments are required: scenario"),
     (["validate"], "sim validate: the following arguments are required: files"),
-    (["launch"], "command: invalid choice: 'launch' (choose from 'run', 'validate', 'params')"),
+    (
+        ["launch"],
+        "command: invalid choice: 'launch' (choose from 'run', 'validate', 'sweep', 'params')",
+    ),
     (["run", "{base}", "--out", "afile"], "--out: 'afile' is a file, not a folder"),
     (
         ["run", "{base}", "--out", "afile/sub"],

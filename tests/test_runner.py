@@ -219,8 +219,8 @@ def test_ctrl_c_stops_the_pool() -> None:
 
 
 def test_argument_checks() -> None:
-    with pytest.raises(ValueError, match="only 'local'"):
-        run_replications(ToyModel(), seed=1, replications=2, executor="dask", progress=False)
+    with pytest.raises(ValueError, match="unknown executor 'nope'"):
+        run_replications(ToyModel(), seed=1, replications=2, executor="nope", progress=False)
     with pytest.raises(ValueError, match="replications"):
         run_replications(ToyModel(), seed=1, replications=0, progress=False)
     with pytest.raises(ValueError, match="seed"):

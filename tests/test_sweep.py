@@ -304,3 +304,58 @@ def test_bad_output_and_method(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     sweep = write_sweep(tmp_path, LHS.replace("method: lhs", "method: grid"))
     assert main(["validate", str(sweep)]) == 2
     assert "method grid takes `values:` lists" in capsys.readouterr().err
+
+
+def test_a_lost_local_worker_stops_the_sweep_and_resume_finishes_it(tmp_path: Path) -> None:
+    """kill -9 of one worker process: the sweep stops (exit 1) saying how to resume, keeps
+    what finished, and --resume completes it with exactly the uninterrupted rows."""
+    import psutil
+
+    body = LHS.replace("replications: 4", "replications: 40").replace(
+        "chunk_runs: 5", "chunk_runs: 2"
+    )
+    sweep = write_sweep(tmp_path, body)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(sweep),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    work = WorkFolder.for_output(out / "lhs-test")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if work.path.exists() and len(work.done_chunks()) >= 10:
+            break
+        time.sleep(0.002)
+    # The pool's workers are grandchildren (through the fork server): kill the busiest one.
+    servers = [
+        p for p in psutil.Process(process.pid).children() if "forkserver" in " ".join(p.cmdline())
+    ]
+    workers = [w for server in servers for w in server.children()]
+    assert workers, "no worker process found"
+    max(workers, key=lambda p: p.cpu_times().user).kill()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "--resume" in err and "Traceback" not in err
+    assert 10 <= len(work.done_chunks()) < 120
+    assert main(["sweep", str(sweep), "--out", str(out), "--resume", "--quiet"]) == 0
+    assert (
+        main(["sweep", str(sweep), "--out", str(tmp_path / "once"), "--workers", "1", "--quiet"])
+        == 0
+    )
+    assert pq.read_table(out / "lhs-test" / "runs.parquet").equals(
+        pq.read_table(tmp_path / "once" / "lhs-test" / "runs.parquet")
+    )

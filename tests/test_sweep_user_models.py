@@ -24,17 +24,20 @@ def sweep(tmp_path: Path, body: str) -> Path:
 
 
 def run(tmp_path: Path, body: str, name: str) -> Path:
-    assert main(["sweep", str(sweep(tmp_path, body)), "--out", str(tmp_path / "out"),
-                 "--quiet"]) == 0
+    assert (
+        main(["sweep", str(sweep(tmp_path, body)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    )
     return tmp_path / "out" / name
 
 
 def test_sobol_indices_of_the_ishigami_function(tmp_path: Path) -> None:
     """Saltelli sampling with N = 1024 (5,120 points) recovers the analytic indices within
     SALib's own regression tolerances (atol 0.05, rtol 0.1); the CIs cover them."""
-    folder = run(tmp_path, f"""\
+    folder = run(
+        tmp_path,
+        f"""\
 name: ishigami-sobol
-base: {MODELS / 'ishigami.yaml'}
+base: {MODELS / "ishigami.yaml"}
 method: sobol
 samples: 1024
 replications: 1
@@ -43,7 +46,9 @@ parameters:
   parameters.x1: {{low: {-PI}, high: {PI}}}
   parameters.x2: {{low: {-PI}, high: {PI}}}
   parameters.x3: {{low: {-PI}, high: {PI}}}
-""", "ishigami-sobol")
+""",
+        "ishigami-sobol",
+    )
     indices = json.loads((folder / "sensitivity.json").read_text())["y"]
     keys = ["parameters.x1", "parameters.x2", "parameters.x3"]
     # Analytic values for a = 7, b = 0.1 (Ishigami & Homma 1990; Saltelli et al. 2008).
@@ -61,9 +66,11 @@ parameters:
 def test_morris_elementary_effects_of_a_linear_model(tmp_path: Path) -> None:
     """total = a + b: every elementary effect of a over its range [0, 4] is exactly 4 and of
     b over [1, 2] exactly 1 (effects are per whole range), so mu_star = 4 and 1, sigma = 0."""
-    folder = run(tmp_path, f"""\
+    folder = run(
+        tmp_path,
+        f"""\
 name: tiny-morris
-base: {MODELS / 'tiny.yaml'}
+base: {MODELS / "tiny.yaml"}
 method: morris
 samples: 20
 replications: 2
@@ -71,7 +78,9 @@ outputs: [total]
 parameters:
   parameters.a: {{low: 0, high: 4}}
   parameters.b: {{low: 1, high: 2}}
-""", "tiny-morris")
+""",
+        "tiny-morris",
+    )
     indices = json.loads((folder / "sensitivity.json").read_text())["total"]
     assert indices["mu_star"]["parameters.a"] == pytest.approx(4.0)
     assert indices["mu_star"]["parameters.b"] == pytest.approx(1.0)
@@ -84,7 +93,9 @@ def test_failed_runs_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
         f"name: fragile\nmodel: tiny:fails_when_high\nmodel_dir: {MODELS}\n"
         "parameters: {u: 0.1, threshold: 0.5}\noutputs: [y]\n"
     )
-    folder = run(tmp_path, """\
+    folder = run(
+        tmp_path,
+        """\
 name: failing
 base: fragile.yaml
 method: grid
@@ -92,7 +103,9 @@ replications: 3
 parameters:
   parameters.u: {values: [0.1, 0.5, 0.9]}
   parameters.threshold: {values: [0.3, 0.7]}
-""", "failing")
+""",
+        "failing",
+    )
     runs = pd.read_parquet(folder / "runs.parquet")
     summary = json.loads((folder / "summary.json").read_text())
     failing = runs["parameters.u"] > runs["parameters.threshold"]
@@ -109,16 +122,20 @@ parameters:
 def test_replication_noise_report(tmp_path: Path) -> None:
     """The report is the mean within-point variance over replications, against the variance
     of the point means, recomputed here from runs.parquet."""
-    folder = run(tmp_path, f"""\
+    folder = run(
+        tmp_path,
+        f"""\
 name: noisy
-base: {MODELS / 'noisy-ishigami.yaml'}
+base: {MODELS / "noisy-ishigami.yaml"}
 method: lhs
 samples: 40
 replications: 5
 parameters:
   parameters.x1: {{low: {-PI}, high: {PI}}}
   parameters.x2: {{low: {-PI}, high: {PI}}}
-""", "noisy")
+""",
+        "noisy",
+    )
     runs = pd.read_parquet(folder / "runs.parquet")
     noise = json.loads((folder / "summary.json").read_text())["replication_noise"]["y"]
     grouped = runs.groupby("point")["y"]

@@ -1,6 +1,7 @@
 """Running replications: the runner and the executors it can use."""
 
 from sim.runner.executors import (
+    DaskExecutor,
     Executor,
     InProcessExecutor,
     LocalProcessExecutor,
@@ -16,6 +17,7 @@ from sim.runner.replications import (
 
 __all__ = [
     "ChunkResult",
+    "DaskExecutor",
     "Executor",
     "InProcessExecutor",
     "LocalProcessExecutor",

@@ -5,11 +5,12 @@ consecutive replications), call the function on every chunk and yield ``(chunk_i
 pairs as they complete, in whatever order they complete. The runner puts results back in order,
 so an executor never affects what a run produces, only how fast it is produced.
 
-Two executors exist: :class:`InProcessExecutor` (one worker, no pool) and
-:class:`LocalProcessExecutor` (a ``concurrent.futures.ProcessPoolExecutor``). A Dask executor can
-be added as another subclass of :class:`Executor` with the same three methods.
+Three executors exist: :class:`InProcessExecutor` (one worker, no pool),
+:class:`LocalProcessExecutor` (a ``concurrent.futures.ProcessPoolExecutor``) and
+:class:`DaskExecutor` (Dask tasks on a given cluster, or on a local one it starts);
+:func:`make_executor` builds one by its ``--executor`` name. dask is imported only by the last.
 
-Worker processes are started with the ``forkserver`` method where the platform has it, else
+Local worker processes are started with the ``forkserver`` method where the platform has it, else
 ``spawn``. ``fork`` is cheaper to start but copies a parent that may run threads (tqdm's monitor,
 Arrow's and BLAS's thread pools, a Dask client), which can deadlock the child; the fork server is
 a clean single-threaded process that preloads numpy and the runner once, so every pool after the
@@ -18,17 +19,32 @@ first one of a process starts in tens of milliseconds.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import multiprocessing
+import os
 import pickle
 import signal
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sim.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+    from distributed import Future as DaskFuture
 
 C = TypeVar("C")
 R = TypeVar("R")
+
+#: The executors ``--executor`` accepts.
+EXECUTORS: tuple[str, ...] = ("local", "dask")
+#: Where argument problems are reported (as in :mod:`sim.cli`).
+ARGUMENTS = "<command line>"
 
 #: Modules the fork server imports once, so that forked workers start with them loaded.
 FORKSERVER_PRELOAD: tuple[str, ...] = ("numpy", "sim.seeding", "sim.runner.replications")
@@ -191,14 +207,268 @@ class LocalProcessExecutor(Executor):
         pool.shutdown(wait=True)
 
 
-def make_executor(name: str, workers: int, *, preload: Sequence[str] = ()) -> Executor:
-    """The executor called ``name`` (only ``local`` so far) with ``workers`` workers.
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT meanwhile (if this is the main thread), then restore its handler.
 
-    ``local`` with one worker runs in this process, without a pool. ``preload``: modules the
-    workers will need (see :class:`LocalProcessExecutor`).
+    Worker processes started meanwhile inherit the ignored SIGINT from their very start, so a
+    Ctrl-C cannot kill them half-started (tracebacks, a cluster that fails to close); a Ctrl-C
+    pressed meanwhile is lost (the cluster takes about 2 s to start).
     """
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def dask_setup(worker: object) -> None:
+    """Dask preload hook of the local cluster's workers: leave Ctrl-C to the parent process.
+
+    The terminal sends SIGINT to the workers too; the parent handles it (cancels the chunks and
+    shuts the cluster down), so the workers ignore it rather than die printing tracebacks. The
+    first workers already ignore it (:func:`_sigint_ignored`); this covers any Dask restarts.
+    """
+    with contextlib.suppress(ValueError):  # not the main thread: signals are not ours to set
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _call_chunk(fn: Callable[[C], R], chunk: C) -> R:
+    """Dask task: apply the function scattered to every worker once to one chunk."""
+    return fn(chunk)
+
+
+#: Seconds :class:`DaskExecutor` waits to reach a scheduler before reporting it unreachable.
+DASK_CONNECT_TIMEOUT = 5.0
+#: Seconds :class:`DaskExecutor` waits for a scheduler without workers to get its first one.
+DASK_WORKER_TIMEOUT = 60.0
+
+
+class DaskExecutor(Executor):
+    """Chunks as Dask tasks, on an existing cluster (``scheduler``) or on a local one.
+
+    With ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``, or the path of a scheduler
+    file written by ``dask scheduler --scheduler-file``), a ``distributed.Client`` connects to
+    that cluster; ``workers`` is then ignored and :attr:`workers` is the cluster's total number
+    of worker threads. The cluster's workers need ``sim`` (and the model's module) importable.
+    Closing the executor disconnects, leaving the cluster running. A scheduler that cannot be
+    reached within ``connect_timeout`` seconds is an :class:`~sim.errors.InputError` about
+    ``--scheduler``; one without workers gets ``worker_timeout`` seconds to acquire one.
+
+    Without ``scheduler``, a ``LocalCluster`` is started on 127.0.0.1: ``workers`` single-threaded
+    worker processes (default: the number of cores), no dashboard, only errors logged. Closing
+    the executor shuts it down. Its workers ignore Ctrl-C, which the caller handles (the runner
+    aborts: cancel, shut down, KeyboardInterrupt); a Ctrl-C during its ~1 s start is ignored.
+
+    ``fn`` is scattered to every worker once per :meth:`map_chunks` call and each task refers to
+    it, so a large model is not pickled into every task. Tasks are impure (``pure=False``): each
+    chunk runs once per call. A worker lost mid-run has its chunks rescheduled on the others by
+    Dask; since a chunk is a deterministic function of the seed, the results do not change.
+    dask and distributed are imported only when this executor is created.
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        *,
+        connect_timeout: float = DASK_CONNECT_TIMEOUT,
+        worker_timeout: float = DASK_WORKER_TIMEOUT,
+    ) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        import distributed
+
+        self._cluster: LocalCluster | None = None
+        self._futures: list[DaskFuture] = []
+        if scheduler is None:
+            with _sigint_ignored():
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                    preload=[__name__],  # runs dask_setup() below in each worker
+                )
+            try:
+                self._client = distributed.Client(self._cluster, set_as_default=False)
+            except BaseException:
+                self._cluster.close()
+                raise
+        else:
+            self._client = _connect(scheduler, connect_timeout)
+            try:
+                if not self._client.nthreads():
+                    self._client.wait_for_workers(1, timeout=worker_timeout)
+            except BaseException as exc:
+                self._client.close()
+                if isinstance(exc, TimeoutError):
+                    raise RuntimeError(
+                        f"the Dask scheduler at {scheduler} has no workers "
+                        f"(waited {worker_timeout:g} s for one)"
+                    ) from None
+                raise
+        # The client logs connection trouble as tracebacks; map_chunks reports it as an error.
+        self._client_logger = logging.getLogger("distributed.client")
+        self._client_log_level = self._client_logger.level
+        self._client_logger.setLevel(logging.CRITICAL)
+        self._workers = 1
+        self._refresh_workers()
+
+    @property
+    def client(self) -> Client:
+        """The ``distributed.Client`` (for callers that want to look at the cluster)."""
+        return self._client
+
+    @property
+    def workers(self) -> int:
+        """The cluster's total worker threads now (the last known value once closed), at least 1.
+
+        Threads rather than worker processes, because a thread is what runs one chunk: a worker
+        started with ``--nthreads 4`` takes four chunks at a time. (The built-in model holds the
+        GIL, so a worker gains nothing from a second thread: start workers with ``--nthreads 1``
+        and as many of them as cores.)
+        """
+        self._refresh_workers()
+        return self._workers
+
+    def _refresh_workers(self) -> None:
+        if self._client.status != "running":
+            return
+        try:
+            threads = sum(self._client.nthreads().values())
+        except Exception:  # pragma: no cover - a scheduler gone away: keep the last value
+            return
+        self._workers = max(1, threads)
+
+    def map_chunks(
+        self, fn: Callable[[C], R], chunks: Sequence[C]
+    ) -> Generator[tuple[int, R], None, None]:
+        """Scatter ``fn`` to every worker, submit a task per chunk, yield results as they come."""
+        from distributed import as_completed
+
+        try:
+            pickle.dumps(fn)
+        except Exception as exc:
+            raise TypeError(
+                f"cannot send the work to Dask workers, it does not pickle: {exc}"
+            ) from exc
+        client = self._client
+        shared = client.scatter(fn, broadcast=True, hash=False)
+        pending: dict[DaskFuture, int] = {}
+        self._futures = [shared]
+        try:
+            for index, chunk in enumerate(chunks):
+                future = client.submit(_call_chunk, shared, chunk, pure=False)
+                pending[future] = index
+                self._futures.append(future)
+            for future in as_completed(list(pending), loop=client.loop):
+                index = pending.pop(future)
+                try:
+                    result = future.result()
+                except CancelledError as exc:  # not by us: the scheduler went away, say
+                    reason = getattr(exc, "reason", "") or "unknown"
+                    raise RuntimeError(
+                        f"the Dask cluster dropped the work ({reason}): was the scheduler, "
+                        "or the connection to it, lost?"
+                    ) from None
+                yield index, result
+        finally:
+            self._cancel()
+
+    def _cancel(self) -> None:
+        """Cancel (release) the futures of the current :meth:`map_chunks` call."""
+        futures, self._futures = self._futures, []
+        if futures and self._client.status == "running":
+            with contextlib.suppress(Exception):
+                self._client.cancel(futures)
+
+    def close(self, *, abort: bool = False) -> None:
+        """Disconnect; shut the local cluster down if this executor started it.
+
+        ``abort`` first cancels the chunks still queued or running (a task already running on
+        an external cluster finishes there, its result discarded).
+        """
+        if abort:
+            self._cancel()
+        with contextlib.suppress(Exception):
+            self._client.close()
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close()
+        self._client_logger.setLevel(self._client_log_level)
+
+
+def _scheduler_problem(message: str) -> InputError:
+    return InputError([Problem(ARGUMENTS, 1, 1, "--scheduler", message)])
+
+
+def _connect(scheduler: str, timeout: float) -> Client:
+    """A client of the scheduler at ``scheduler`` (an address, or a scheduler file's path).
+
+    A malformed address, or one where no scheduler answers within ``timeout`` seconds, is an
+    :class:`~sim.errors.InputError` about ``--scheduler``. The address is checked before the
+    client is made: a client given a malformed one takes ~10 s to give up.
+    """
+    import distributed
+    from distributed.comm.addressing import normalize_address, parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    address = scheduler
+    if os.path.isfile(scheduler):
+        try:
+            with open(scheduler, encoding="utf-8") as file:
+                address = json.load(file)["address"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise _scheduler_problem(f"cannot read the scheduler file: {reason}") from None
+    try:
+        if not isinstance(address, str) or not address.strip():
+            raise ValueError(f"{address!r}")
+        protocol, location = parse_address(normalize_address(address))
+        get_backend(protocol)
+        if protocol in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise _scheduler_problem(f"not a Dask scheduler address: {exc}") from None
+    try:
+        return distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if "Timed out" in reason:
+            reason = f"no scheduler answered within {timeout:g} s"
+        message = f"cannot connect to the Dask scheduler at {address}: {reason}"
+        raise _scheduler_problem(message) from None
+
+
+def make_executor(
+    name: str, workers: int, *, preload: Sequence[str] = (), scheduler: str | None = None
+) -> Executor:
+    """The executor called ``name`` (``local`` or ``dask``) with ``workers`` workers.
+
+    ``local`` with one worker runs in this process, without a pool; ``preload``: modules the
+    workers will need (see :class:`LocalProcessExecutor`). ``dask`` connects to ``scheduler``
+    if given (``workers`` is then the cluster's), else starts a local cluster of ``workers``
+    processes (see :class:`DaskExecutor`). ``scheduler`` with ``local`` is an
+    :class:`~sim.errors.InputError` about ``--scheduler``, like an unreachable scheduler.
+    """
+    if name == "dask":
+        return DaskExecutor(scheduler, workers)
     if name != "local":
-        raise ValueError(f"unknown executor {name!r}: only 'local' is available")
+        raise ValueError(f"unknown executor {name!r}: choose from {', '.join(EXECUTORS)}")
+    if scheduler is not None:
+        raise _scheduler_problem(
+            "a scheduler address needs --executor dask (the local executor has none)"
+        )
     if workers == 1:
         return InProcessExecutor()
     return LocalProcessExecutor(workers, preload=preload)

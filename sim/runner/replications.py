@@ -273,14 +273,17 @@ def run_replications(
     workers: int | None = None,
     progress: bool = True,
     executor: str | Executor = "local",
+    scheduler: str | None = None,
 ) -> RunOutput:
     """Run ``replications`` replications of ``model`` from ``seed``.
 
     ``workers`` None means ``os.cpu_count()``; 1 runs in this process. ``executor`` is an
-    executor name (only ``"local"``) or an :class:`Executor` instance, which is then used as is
-    (``workers`` ignored) and left open for the caller to reuse. ``progress`` shows a tqdm bar
-    on stderr. A failing replication raises :class:`ReplicationError`; Ctrl-C cancels the
-    remaining work, stops the workers and re-raises KeyboardInterrupt.
+    executor name (``"local"``, or ``"dask"``: a local Dask cluster of ``workers`` processes,
+    or the cluster whose scheduler is at ``scheduler``, see :func:`make_executor`) or an
+    :class:`Executor` instance, which is then used as is (``workers`` ignored) and left open
+    for the caller to reuse. ``progress`` shows a tqdm bar on stderr. A failing replication
+    raises :class:`ReplicationError`; Ctrl-C cancels the remaining work, stops the workers and
+    re-raises KeyboardInterrupt.
     """
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
@@ -307,7 +310,9 @@ def run_replications(
             raise ValueError(f"workers must be at least 1, not {workers}")
         chunks = chunk_ranges(replications, workers)
         preload = [type(model).__module__]
-        pool = make_executor(executor, min(workers, len(chunks)), preload=preload)
+        pool = make_executor(
+            executor, min(workers, len(chunks)), preload=preload, scheduler=scheduler
+        )
     chunks = chunk_ranges(replications, pool.workers)
     runner = ChunkRunner(model, seed, specs, series_names)
     results: list[ChunkResult | None] = [None] * len(chunks)

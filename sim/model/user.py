@@ -1,0 +1,323 @@
+"""User models: a Python callable, named in a scenario as ``model: module.path:attribute``.
+
+The simplest model is a function ``(parameters: dict, rng: numpy.random.Generator) ->
+dict[str, float]``. :class:`UserModel` replicates it through the runner's interface
+(:mod:`sim.model.interface`): replication ``i`` of a run seeded ``S`` calls it once with
+
+- ``parameters``: a fresh dict of floats, the scenario's ``parameters:`` in their order, each
+  drawn by inverse CDF from one uniform of the replication's ``world`` stream (constants
+  given exactly), as the built-in model draws its replication-level parameters;
+- ``rng``: the replication's ``model`` stream, for everything else the model draws.
+
+So a run is reproducible from its seed whatever the number of workers, and two scenarios
+that differ in one parameter's distribution share every other draw (common random numbers).
+
+Each output is a float column of runs.parquet (None or NaN is a null). The outputs are the
+scenario's ``outputs:`` if given, else the keys replication 0 returns, found once by running
+replication 0 in the parent process (it is deterministic, so running it again is harmless).
+
+The module is imported lazily, in whatever process runs the model, after putting the model's
+folder first on ``sys.path``; a :class:`UserModel` pickles only its scenario and folder (never
+the imported function), so it travels to worker processes and Dask workers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.machinery
+import math
+import numbers
+import sys
+import types
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.model.interface import OutcomeSpec, ReplicationResult
+from sim.scenario.distributions import Dist
+from sim.scenario.user import NAME, RESERVED_OUTPUTS, UserScenario
+from sim.seeding import Streams
+
+__all__ = ["ModelImportError", "UserModel", "import_model", "model_folder"]
+
+UserFunction = Callable[[dict[str, float], np.random.Generator], Any]
+
+SIGNATURE = "(parameters, rng) -> dict of floats"
+"""How messages describe the callable a user model must be."""
+
+
+class ModelImportError(Exception):
+    """The ``model:`` of a scenario cannot be imported, or is not a callable (bad input)."""
+
+
+class ModelOutputError(ValueError):
+    """A user model returned something that is not a mapping of its outputs to numbers."""
+
+
+def model_folder(scenario: UserScenario, source_dir: Path | None) -> Path | None:
+    """The absolute folder the model's module is imported from, if any.
+
+    ``scenario.model_dir`` (relative to ``source_dir``, else to the working directory) if set,
+    else ``source_dir``; None when neither is given (the module must then be on PYTHONPATH).
+    """
+    if scenario.model_dir is not None:
+        folder = Path(scenario.model_dir)
+        if not folder.is_absolute():
+            folder = (source_dir or Path.cwd()) / folder
+    elif source_dir is not None:
+        folder = source_dir
+    else:
+        return None
+    return folder.resolve()
+
+
+def _put_first_on_path(folder: Path) -> None:
+    entry = str(folder)
+    if sys.path and sys.path[0] == entry:
+        return
+    while entry in sys.path:
+        sys.path.remove(entry)
+    sys.path.insert(0, entry)
+    importlib.invalidate_caches()
+
+
+def _forget_shadowed(module_name: str, folder: Path) -> None:
+    """Drop an already imported module that the model's folder now provides from another file.
+
+    Two scenarios in different folders may each have their own ``model.py``; in one process
+    (a test session, a notebook) the second must not get the first's module from the cache.
+    """
+    top = module_name.split(".", 1)[0]
+    loaded = sys.modules.get(top)
+    if loaded is None:
+        return
+    spec = importlib.machinery.PathFinder.find_spec(top, [str(folder)])
+    if spec is None or spec.origin is None:
+        return
+    if getattr(loaded, "__file__", None) == spec.origin:
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
+
+
+def _missing_module(exc: ModuleNotFoundError, module_name: str) -> bool:
+    """Whether ``exc`` says that ``module_name`` itself (or a package above it) does not exist."""
+    name = exc.name or ""
+    return bool(name) and (module_name == name or module_name.startswith(name + "."))
+
+
+def import_model(ref: str, folder: Path | None) -> UserFunction:
+    """Import ``module.path:attribute`` (``folder`` first on sys.path) and return the callable.
+
+    Raises :class:`ModelImportError` with a one-line message when the module cannot be imported
+    (it does not exist, or importing it raised), the attribute is missing, or it is not callable.
+    """
+    module_name, _, attribute = ref.partition(":")
+    where = f"in {folder} or on PYTHONPATH" if folder is not None else "on PYTHONPATH"
+    if folder is not None:
+        _put_first_on_path(folder)
+        _forget_shadowed(module_name, folder)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if _missing_module(exc, module_name):
+            raise ModelImportError(
+                f"cannot import module '{module_name}': no module named '{exc.name}' {where}"
+            ) from None
+        raise ModelImportError(
+            f"cannot import module '{module_name}': ModuleNotFoundError: {exc}"
+        ) from exc
+    except Exception as exc:  # the module's own code failed: report it, not a traceback
+        raise ModelImportError(
+            f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"
+        ) from exc
+    target: Any = module
+    path = module_name
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            names = [
+                name
+                for name in dir(target)
+                if not name.startswith("_")
+                and not isinstance(getattr(target, name, None), types.ModuleType)
+            ]
+            close = difflib.get_close_matches(part, names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ModelImportError(f"'{path}' has no attribute '{part}'{hint}") from None
+        except Exception as exc:  # a module-level __getattr__ that fails
+            raise ModelImportError(
+                f"cannot get '{part}' from '{path}': {type(exc).__name__}: {exc}"
+            ) from exc
+        path = f"{path}.{part}" if path != module_name else f"{module_name}:{part}"
+    if not callable(target):
+        raise ModelImportError(
+            f"'{ref}' is {_a(type(target).__name__)}, not a callable {SIGNATURE}"
+        )
+    return target
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _number(value: Any) -> float | None:
+    """An output value as a float (None for a null); raise TypeError if it is not a number."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(value)
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+class UserModel:
+    """A user's Python callable as a replicable :class:`~sim.model.interface.Model`.
+
+    ``source_dir`` is the scenario file's folder: the module is imported from
+    ``scenario.model_dir`` resolved against it, else from it (see :func:`model_folder`). The
+    import is checked here, in the constructor (raising :class:`ModelImportError`), so a bad
+    reference fails before any replication runs.
+    """
+
+    def __init__(self, scenario: UserScenario, source_dir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.folder = model_folder(scenario, source_dir)
+        self.name = scenario.model
+        self._names = list(scenario.parameters)
+        self._dists: list[Dist] = list(scenario.parameters.values())
+        self._outputs: list[str] | None = (
+            list(scenario.outputs) if scenario.outputs is not None else None
+        )
+        self._function: UserFunction | None = None
+        self.function()  # import now: a bad reference is bad input, found before any run
+
+    # -- pickling: the scenario, the folder and the outputs travel; the function does not ------
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "folder": self.folder, "outputs": self._outputs}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        scenario: UserScenario = state["scenario"]
+        self.scenario = scenario
+        self.folder = state["folder"]
+        self.name = scenario.model
+        self._names = list(scenario.parameters)
+        self._dists = list(scenario.parameters.values())
+        self._outputs = state["outputs"]
+        self._function = None
+
+    # -- the Model interface ----------------------------------------------------------------------
+
+    def function(self) -> UserFunction:
+        """The user's callable, imported on first use in this process."""
+        if self._function is None:
+            self._function = import_model(self.scenario.model, self.folder)
+        return self._function
+
+    def outputs(self) -> list[str]:
+        """The output names: the scenario's ``outputs``, else those replication 0 returns.
+
+        Discovery runs replication 0 of the scenario's seed; if it fails, the failure is a
+        :class:`sim.runner.replications.ReplicationError` naming replication 0.
+        """
+        if self._outputs is None:
+            self._outputs = self._discover()
+        return self._outputs
+
+    def outcome_specs(self) -> list[OutcomeSpec]:
+        """One nullable float column per output."""
+        return [
+            OutcomeSpec(name, "float", f"Output {name!r} of {self.scenario.model}", nullable=True)
+            for name in self.outputs()
+        ]
+
+    def series_names(self) -> list[str]:
+        """None: a user model returns outcomes only."""
+        return []
+
+    def draw_parameters(self, streams: Streams) -> dict[str, float]:
+        """This replication's parameters: one uniform each from ``world``, through ``ppf``."""
+        uniforms = streams["world"].random(len(self._dists))
+        return {
+            name: float(dist.ppf(float(u)))
+            for name, dist, u in zip(self._names, self._dists, uniforms, strict=True)
+        }
+
+    def call(self, streams: Streams) -> Mapping[Any, Any]:
+        """Call the user's function for one replication; return what it returned, checked to be
+        a mapping (:class:`ModelOutputError` otherwise)."""
+        result = self.function()(self.draw_parameters(streams), streams["model"])
+        if not isinstance(result, Mapping):
+            raise ModelOutputError(
+                f"{self.scenario.model} returned {_a(type(result).__name__)}, not a mapping "
+                "of output names to numbers"
+            )
+        return result
+
+    def run_replication(self, streams: Streams) -> ReplicationResult:
+        """Call the function once; check its outputs against :meth:`outputs`."""
+        outputs = self.outputs()
+        result = self.call(streams)
+        extra = [key for key in result if key not in outputs]
+        if extra:
+            source = (
+                "the scenario's outputs"
+                if self.scenario.outputs is not None
+                else "the outputs replication 0 returned"
+            )
+            raise ModelOutputError(
+                f"{self.scenario.model} returned {', '.join(map(repr, extra))}, not among "
+                f"{source} ({', '.join(outputs)})"
+            )
+        missing = [name for name in outputs if name not in result]
+        if missing:
+            raise ModelOutputError(
+                f"{self.scenario.model} returned no {', '.join(map(repr, missing))}"
+            )
+        values: dict[str, float | int | str | None] = {}
+        for name in outputs:
+            value = result[name]
+            try:
+                values[name] = _number(value)
+            except TypeError:
+                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+                raise ModelOutputError(
+                    f"{self.scenario.model} returned {shown} ({type(value).__name__}) for "
+                    f"output {name!r}, not a number"
+                ) from None
+        return ReplicationResult(values)
+
+    def _discover(self) -> list[str]:
+        from sim.runner.replications import ReplicationError
+
+        try:
+            result = self.call(Streams(self.scenario.seed, 0))
+            names = list(result)
+            if not names:
+                raise ModelOutputError(f"{self.scenario.model} returned no outputs")
+            bad = [repr(k) for k in names if not isinstance(k, str) or not NAME.match(k)]
+            if bad:
+                raise ModelOutputError(
+                    f"{self.scenario.model} returned output names {', '.join(bad)}: names must "
+                    "be letters, digits and '_', not starting with a digit"
+                )
+            reserved = [name for name in names if name in RESERVED_OUTPUTS]
+            if reserved:
+                raise ModelOutputError(
+                    f"{self.scenario.model} returned {', '.join(map(repr, reserved))}: "
+                    f"{' and '.join(RESERVED_OUTPUTS)} are columns of every run"
+                )
+        except Exception as exc:
+            import traceback
+
+            raise ReplicationError(
+                0, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+            ) from exc
+        return names
