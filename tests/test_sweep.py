@@ -85,6 +85,52 @@ def test_latin_hypercube_is_stratified(tmp_path: Path) -> None:
     assert build_design(load_sweep(write_sweep(tmp_path, body)).spec).columns == design.columns
 
 
+def start_sweep_process(
+    sweep: Path, out: Path, work: WorkFolder, chunks: int, stderr: int | None = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """Start ``sim sweep`` on 2 workers in its own process group; return once ``chunks`` chunk
+    files are saved (or it ended)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(sweep),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if work.path.exists() and len(work.done_chunks()) >= chunks:
+            break
+        time.sleep(0.002)
+    return process
+
+
+def assert_same_rows_as_one_uninterrupted_run(sweep: Path, out: Path, tmp_path: Path) -> None:
+    assert (
+        main(["sweep", str(sweep), "--out", str(tmp_path / "once"), "--workers", "1", "--quiet"])
+        == 0
+    )
+    assert pq.read_table(out / "lhs-test" / "runs.parquet").equals(
+        pq.read_table(tmp_path / "once" / "lhs-test" / "runs.parquet")
+    )
+
+
+LONG_LHS = LHS.replace("replications: 4", "replications: 40").replace(
+    "chunk_runs: 5", "chunk_runs: 2"
+)
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The LHS sweep run at once on one worker."""
@@ -198,46 +244,15 @@ def test_resume_refuses_a_changed_sweep(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_resume_after_kill_9(tmp_path: Path) -> None:
     """A sweep killed with SIGKILL mid-way resumes to exactly the uninterrupted rows."""
-    body = LHS.replace("replications: 4", "replications: 40").replace(
-        "chunk_runs: 5", "chunk_runs: 2"
-    )
-    sweep = write_sweep(tmp_path, body)
+    sweep = write_sweep(tmp_path, LONG_LHS)
     out = tmp_path / "out"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "sweep",
-            str(sweep),
-            "--out",
-            str(out),
-            "--workers",
-            "2",
-            "--quiet",
-        ],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     work = WorkFolder.for_output(out / "lhs-test")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if work.path.exists() and len(work.done_chunks()) >= 10:
-            break
-        time.sleep(0.002)
+    process = start_sweep_process(sweep, out, work, chunks=10)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
-    done = work.done_chunks()
-    assert 10 <= len(done) < 120, "the sweep was not caught mid-way"
+    assert 10 <= len(work.done_chunks()) < 120, "the sweep was not caught mid-way"
     assert main(["sweep", str(sweep), "--out", str(out), "--resume", "--quiet"]) == 0
-    assert (
-        main(["sweep", str(sweep), "--out", str(tmp_path / "once"), "--workers", "1", "--quiet"])
-        == 0
-    )
-    assert pq.read_table(out / "lhs-test" / "runs.parquet").equals(
-        pq.read_table(tmp_path / "once" / "lhs-test" / "runs.parquet")
-    )
+    assert_same_rows_as_one_uninterrupted_run(sweep, out, tmp_path)
 
 
 def test_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -311,36 +326,11 @@ def test_a_lost_local_worker_stops_the_sweep_and_resume_finishes_it(tmp_path: Pa
     what finished, and --resume completes it with exactly the uninterrupted rows."""
     import psutil
 
-    body = LHS.replace("replications: 4", "replications: 40").replace(
-        "chunk_runs: 5", "chunk_runs: 2"
-    )
-    sweep = write_sweep(tmp_path, body)
+    sweep = write_sweep(tmp_path, LONG_LHS)
     out = tmp_path / "out"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "sweep",
-            str(sweep),
-            "--out",
-            str(out),
-            "--workers",
-            "2",
-            "--quiet",
-        ],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     work = WorkFolder.for_output(out / "lhs-test")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if work.path.exists() and len(work.done_chunks()) >= 10:
-            break
-        time.sleep(0.002)
-    # The pool's workers are grandchildren (through the fork server): kill the busiest one.
+    process = start_sweep_process(sweep, out, work, chunks=10, stderr=subprocess.PIPE)
+    # The pool's workers are children of the fork server: kill the busiest one.
     servers = [
         p for p in psutil.Process(process.pid).children() if "forkserver" in " ".join(p.cmdline())
     ]
@@ -352,10 +342,4 @@ def test_a_lost_local_worker_stops_the_sweep_and_resume_finishes_it(tmp_path: Pa
     assert "--resume" in err and "Traceback" not in err
     assert 10 <= len(work.done_chunks()) < 120
     assert main(["sweep", str(sweep), "--out", str(out), "--resume", "--quiet"]) == 0
-    assert (
-        main(["sweep", str(sweep), "--out", str(tmp_path / "once"), "--workers", "1", "--quiet"])
-        == 0
-    )
-    assert pq.read_table(out / "lhs-test" / "runs.parquet").equals(
-        pq.read_table(tmp_path / "once" / "lhs-test" / "runs.parquet")
-    )
+    assert_same_rows_as_one_uninterrupted_run(sweep, out, tmp_path)

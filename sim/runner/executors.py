@@ -104,6 +104,14 @@ class InProcessExecutor(Executor):
             yield index, fn(chunk)
 
 
+def _check_picklable(fn: object, where: str) -> None:
+    """Fail early, and clearly, if the work cannot travel to ``where``."""
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        raise TypeError(f"cannot send the work to {where}, it does not pickle: {exc}") from exc
+
+
 def _ignore_sigint() -> None:
     """Worker initializer: Ctrl-C is the parent's to handle (it then terminates the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -164,12 +172,7 @@ class LocalProcessExecutor(Executor):
         self, fn: Callable[[C], R], chunks: Sequence[C]
     ) -> Generator[tuple[int, R], None, None]:
         """Submit every chunk to the pool; yield results in completion order."""
-        try:
-            pickle.dumps(fn)
-        except Exception as exc:
-            raise TypeError(
-                f"cannot send the work to worker processes, it does not pickle: {exc}"
-            ) from exc
+        _check_picklable(fn, "worker processes")
         pool = self._ensure_pool()
         pending: dict[Future[R], int] = {}
         try:
@@ -355,12 +358,7 @@ class DaskExecutor(Executor):
         """Scatter ``fn`` to every worker, submit a task per chunk, yield results as they come."""
         from distributed import as_completed
 
-        try:
-            pickle.dumps(fn)
-        except Exception as exc:
-            raise TypeError(
-                f"cannot send the work to Dask workers, it does not pickle: {exc}"
-            ) from exc
+        _check_picklable(fn, "Dask workers")
         client = self._client
         shared = client.scatter(fn, broadcast=True, hash=False)
         pending: dict[DaskFuture, int] = {}

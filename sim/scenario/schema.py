@@ -360,8 +360,8 @@ class UsMediation(Section):
     )
 
 
-class Scenario(Section):
-    """A whole scenario of the border-standoff model."""
+class ScenarioBase(Section):
+    """What every scenario has, whichever model it runs: its name, seed and replications."""
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
@@ -372,11 +372,16 @@ class Scenario(Section):
         None,
         description="Written by `sim run` into scenario.resolved.yaml: the engine that ran it.",
     )
+    seed: int = Field(0, ge=0, description="Root of every random stream of the run.")
+    replications: int = Field(1000, ge=1)
+
+
+class Scenario(ScenarioBase):
+    """A whole scenario of the border-standoff model."""
+
     model: Literal["standoff"] = Field(
         "standoff", description="The built-in border-standoff model."
     )
-    seed: int = Field(0, ge=0, description="Root of every random stream of the run.")
-    replications: int = Field(1000, ge=1)
     horizon_days: float = Field(365, gt=0, description="Simulated days from day 0.")
     start_date: dt.date = Field(dt.date(2025, 10, 5), description="Calendar date of day 0.")
     incidents: Incidents = Field(default_factory=Incidents)

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, field_validator
 
 from sim.scenario.distributions import Dist, ParamInfo, param
-from sim.scenario.schema import Section
+from sim.scenario.schema import ScenarioBase
 
 __all__ = ["MODEL_REF", "NAME", "UserScenario", "iter_user_params"]
 
@@ -71,18 +71,9 @@ OutputName = Annotated[str, AfterValidator(_output_name)]
 """An item of ``outputs:`` (see :data:`NAME`; not ``replication`` or ``seed``)."""
 
 
-class UserScenario(Section):
+class UserScenario(ScenarioBase):
     """A scenario of a user model: a Python callable replicated with drawn parameters."""
 
-    name: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        description="Names the output folder: letters, digits, '.', '_', '-'.",
-    )
-    description: str = ""
-    engine_version: str | None = Field(
-        None,
-        description="Written by `sim run` into scenario.resolved.yaml: the engine that ran it.",
-    )
     model: str = Field(
         description="The callable `(parameters, rng) -> {output: float}` as "
         "`module.path:attribute`, importable from `model_dir` or PYTHONPATH."
@@ -92,8 +83,6 @@ class UserScenario(Section):
         description="Folder the model's module is imported from, put first on sys.path "
         "(relative to the file that sets it; default: the scenario file's folder).",
     )
-    seed: int = Field(0, ge=0, description="Root of every random stream of the run.")
-    replications: int = Field(1000, ge=1)
     parameters: dict[ParameterName, param("replication")] = Field(  # type: ignore[valid-type]
         default_factory=dict,
         description="Passed to the model as a dict of floats: constants, or distributions "
