@@ -92,7 +92,7 @@ def _remove(path: Path) -> None:
 def write_run_folder(final_dir: Path, files: Mapping[str, FileContent]) -> Path:
     """Write ``files`` (name -> content) as the folder ``final_dir``, atomically.
 
-    Everything goes into a temporary sibling ``.NAME.tmp-XXXX`` first; then an existing
+    Everything goes into a temporary sibling ``.NAME.tmp-<token>`` first; then an existing
     ``final_dir`` is renamed aside, the new folder renamed in and the old one deleted. On any
     exception, KeyboardInterrupt included, the temporary folder is removed (and an existing
     ``final_dir`` left as it was) and the exception re-raised. Returns ``final_dir``.
