@@ -49,6 +49,15 @@ class Streams:
             self._generators[name] = generator
         return generator
 
+    def uniform(self, name: str) -> float:
+        """One uniform in [0, 1) keyed by ``name``: the same for this replication and name,
+        whatever else is drawn, in whatever order (used for per-replication parameters, keyed
+        by their key path, so adding or removing a parameter moves no other draw)."""
+        child = np.random.SeedSequence(
+            self._root.entropy, spawn_key=(*self._root.spawn_key, stream_key(name))
+        )
+        return float(np.random.Generator(np.random.PCG64(child)).random())
+
     def root_generator(self) -> np.random.Generator:
         """A generator on the replication's own SeedSequence (for user models with one rng)."""
         return np.random.Generator(np.random.PCG64(self._root))

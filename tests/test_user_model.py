@@ -193,13 +193,14 @@ def test_parameters_are_drawn_once_per_replication_by_inverse_cdf(
     assert abs(z.mean() - 10) < 4 * 2 / math.sqrt(400)
     # Constants are passed exactly, as floats.
     assert (table["c"] == 0.1).all() and (table["k"] == 3.0).all()
-    # One uniform per parameter from the `world` stream, in key order, through ppf; the
-    # function's rng is the `model` stream.
+    # One uniform per parameter, keyed by its name, through ppf; the function's rng is the
+    # `model` stream.
     for i in (0, 1, 399):
         streams = Streams(5, i)
-        u = streams["world"].random(4)
-        assert table.loc[i, "p"] == 2 + 3 * u[0]
-        assert table.loc[i, "z"] == pytest.approx(10 + 2 * float(_norm_ppf(u[3])), rel=1e-12)
+        u_p = streams.uniform("world/parameters.p")
+        u_z = streams.uniform("world/parameters.z")
+        assert table.loc[i, "p"] == 2 + 3 * u_p
+        assert table.loc[i, "z"] == pytest.approx(10 + 2 * float(_norm_ppf(u_z)), rel=1e-12)
         assert table.loc[i, "r"] == streams["model"].random()
 
 
@@ -546,7 +547,7 @@ def test_standoff_scenarios_are_unchanged(capsys: pytest.CaptureFixture[str]) ->
 
 def _first_high(seed: int, threshold: float) -> int:
     i = 0
-    while Streams(seed, i)["world"].random(2)[0] <= threshold:
+    while Streams(seed, i).uniform("world/parameters.u") <= threshold:
         i += 1
     return i
 

@@ -5,7 +5,7 @@ dict[str, float]``. :class:`UserModel` replicates it through the runner's interf
 (:mod:`sim.model.interface`): replication ``i`` of a run seeded ``S`` calls it once with
 
 - ``parameters``: a fresh dict of floats, the scenario's ``parameters:`` in their order, each
-  drawn by inverse CDF from one uniform of the replication's ``world`` stream (constants
+  drawn by inverse CDF from one uniform keyed by its name (``Streams.uniform``; constants
   given exactly), as the built-in model draws its replication-level parameters;
 - ``rng``: the replication's ``model`` stream, for everything else the model draws.
 
@@ -243,11 +243,11 @@ class UserModel:
         return []
 
     def draw_parameters(self, streams: Streams) -> dict[str, float]:
-        """This replication's parameters: one uniform each from ``world``, through ``ppf``."""
-        uniforms = streams["world"].random(len(self._dists))
+        """This replication's parameters: one uniform each, keyed by the parameter's name,
+        through ``ppf``."""
         return {
-            name: float(dist.ppf(float(u)))
-            for name, dist, u in zip(self._names, self._dists, uniforms, strict=True)
+            name: float(dist.ppf(streams.uniform(f"world/parameters.{name}")))
+            for name, dist in zip(self._names, self._dists, strict=True)
         }
 
     def call(self, streams: Streams) -> Mapping[Any, Any]:

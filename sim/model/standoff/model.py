@@ -128,9 +128,11 @@ class StandoffModel:
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        # Every parameter drawn once per replication, in schema order.
+        # Every parameter drawn once per replication, with its key path.
         self.world_params = [
-            dist for _, info, dist in iter_params(scenario) if info.scope == "replication"
+            (path, dist)
+            for path, info, dist in iter_params(scenario)
+            if info.scope == "replication"
         ]
 
     def outcome_specs(self) -> list[OutcomeSpec]:
@@ -158,12 +160,12 @@ class Replication:
         self.streams = streams
         self.events = events
         self.horizon = float(scenario.horizon_days)
-        # Replication-level draws: one uniform per parameter, mapped through its quantile
-        # function, so changing one parameter's distribution leaves the others' draws alone.
-        uniforms = streams["world"].random(len(model.world_params))
+        # Replication-level draws: one uniform per parameter, keyed by its key path and mapped
+        # through its quantile function, so changing, adding or removing a parameter leaves
+        # every other parameter's draw alone (common random numbers across scenarios).
         self._world = {
-            id(dist): float(dist.ppf(u))
-            for dist, u in zip(model.world_params, uniforms, strict=True)
+            id(dist): float(dist.ppf(streams.uniform(f"world/{path}")))
+            for path, dist in model.world_params
         }
         self.env = simpy.Environment()
         trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
