@@ -119,6 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_executor_arguments(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
+    run.add_argument(
+        "--precision",
+        metavar="REL",
+        help="add replications in batches (the first: -n or the scenario's) until the 95%% CI "
+        "half-width of each main outcome's mean is at most REL x |mean| (0.02 or 2%%)",
+    )
+    run.add_argument(
+        "--max-replications",
+        type=_positive_int,
+        metavar="N",
+        help="with --precision: stop at N replications (default: 20 x the first batch)",
+    )
+    run.add_argument(
+        "--precision-outcomes",
+        metavar="A,B,C",
+        help="with --precision: the outcomes to make precise (default: the model's main "
+        "outcomes; all numeric outputs of a user model)",
+    )
 
     check = commands.add_parser("validate", help="check scenario files without running them")
     check.add_argument("files", type=Path, nargs="+")
@@ -150,12 +168,95 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_arguments(sweep)
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    discover = commands.add_parser(
+        "discover",
+        help="scenario discovery (PRIM): the parameter ranges where an outcome is likely "
+        "above or below a threshold",
+        description="Scenario discovery on a sweep folder with PRIM (patient rule induction): "
+        "the box of parameter ranges where OUTCOME is likely above (or below) X. By default "
+        "each design point is one case: a point is a case of interest when at least "
+        "--threshold-share of its successful replications have OUTCOME strictly above "
+        "(below) X; points average out the replication noise the parameters cannot explain. "
+        "The box is the step of PRIM's peeling trajectory with the highest density among "
+        "those with coverage >= --min-coverage (or --step N). Prints the box and adds it "
+        "to SWEEP_DIR/discovery.json.",
+    )
+    discover.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR", help="a sweep's folder")
+    discover.add_argument("--outcome", required=True, metavar="NAME", help="an outcome column")
+    discover.add_argument("--above", type=float, metavar="X", help="cases: OUTCOME > X")
+    discover.add_argument("--below", type=float, metavar="X", help="cases: OUTCOME < X")
+    discover.add_argument(
+        "--threshold-share",
+        type=float,
+        default=0.5,
+        metavar="P",
+        help="a point is a case of interest when this share of its replications meets the "
+        "condition (default 0.5)",
+    )
+    discover.add_argument(
+        "--per-run",
+        action="store_true",
+        help="make each run a case (with its point's parameters) instead of each point: "
+        "density is then the chance that one run in the box meets the condition",
+    )
+    discover.add_argument(
+        "--peel-alpha",
+        type=float,
+        default=0.05,
+        metavar="A",
+        help="share of the cases peeled off at each step (default 0.05)",
+    )
+    discover.add_argument(
+        "--min-support",
+        type=float,
+        default=0.05,
+        metavar="M",
+        help="smallest mass (share of all cases) a box may keep (default 0.05)",
+    )
+    discover.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.5,
+        metavar="C",
+        help="the box: highest density among the steps with coverage >= C (default 0.5)",
+    )
+    discover.add_argument(
+        "--step", type=int, metavar="N", help="take step N of the printed trajectory instead"
+    )
+    discover.add_argument(
+        "--null-as",
+        type=float,
+        metavar="V",
+        help="count a null OUTCOME (the event did not happen) as V (default: the sweep's "
+        "null_as for it, else such runs are left out)",
+    )
+    discover.add_argument("--format", choices=["table", "json"], default="table")
+
+    report = commands.add_parser(
+        "report", help="plots and a self-contained report.html for a run or sweep folder"
+    )
+    report.add_argument("folder", type=Path, help="a run folder or a sweep folder")
+
     params = commands.add_parser(
         "params", help="list a scenario's uncertain parameters: when each is drawn, its value"
     )
     params.add_argument("scenario", type=Path)
     params.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
+    )
+
+    compare = commands.add_parser(
+        "compare", help="metric by metric differences between two runs, with confidence intervals"
+    )
+    compare.add_argument("dir_a", type=Path, metavar="DIR_A", help="run folder A (the reference)")
+    compare.add_argument("dir_b", type=Path, metavar="DIR_B", help="run folder B (diff = B - A)")
+    compare.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output (default: table)"
+    )
+    compare.add_argument(
+        "--unpaired",
+        action="store_true",
+        help="compare as independent samples even when both runs used the same seed",
     )
     return parser
 
@@ -201,15 +302,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = build_model(scenario, args.scenario.parent)
     final_dir = args.out / scenario.name
     workers = args.workers or os.cpu_count() or 1
-    output = run_replications(
-        model,
-        seed=scenario.seed,
-        replications=scenario.replications,
-        workers=workers,
-        progress=not args.quiet,
-        executor=args.executor,
-        scheduler=args.scheduler,
-    )
+    adaptive = None
+    if args.precision is not None:
+        from sim.runner.adaptive import main_outcomes, parse_precision, run_to_precision
+
+        adaptive = run_to_precision(
+            model,
+            seed=scenario.seed,
+            precision=parse_precision(args.precision),
+            first=scenario.replications,
+            max_replications=args.max_replications,
+            outcomes=main_outcomes(model, args.precision_outcomes),
+            workers=workers,
+            progress=not args.quiet,
+            executor=args.executor,
+            scheduler=args.scheduler,
+        )
+        output = adaptive.output
+        scenario = scenario.model_copy(update={"replications": adaptive.replications})
+    else:
+        for option in ("max_replications", "precision_outcomes"):
+            if getattr(args, option) is not None:
+                flag = "--" + option.replace("_", "-")
+                message = "only applies with --precision"
+                raise InputError([Problem(ARGUMENTS, 1, 1, flag, message)])
+        output = run_replications(
+            model,
+            seed=scenario.seed,
+            replications=scenario.replications,
+            workers=workers,
+            progress=not args.quiet,
+            executor=args.executor,
+            scheduler=args.scheduler,
+        )
     specs = model.outcome_specs()
     summary = summarize(output.table, specs, scenario=scenario.name, seed=scenario.seed)
     resolved = scenario.model_copy(update={"engine_version": __version__})
@@ -226,9 +351,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             ["sim", *args.argv], output.elapsed_seconds, output.workers, args.executor
         ),
     }
+    if adaptive is not None:
+        files["manifest.json"] = {**files["manifest.json"], "precision": adaptive.manifest_entry()}
     write_run_folder(final_dir, files)
     if not args.quiet:
         print(format_summary_table(summary, specs))
+    if adaptive is not None:
+        print(adaptive.message(), file=sys.stderr)
     rate = scenario.replications / output.elapsed_seconds if output.elapsed_seconds else 0.0
     print(
         f"{scenario.replications} replications in {output.elapsed_seconds:.1f} s "
@@ -354,6 +483,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.analysis.compare import compare_folders, format_comparison
+    from sim.results import to_json
+
+    result = compare_folders(args.dir_a, args.dir_b, unpaired=args.unpaired)
+    if args.format == "json":
+        print(to_json(result))
+    else:
+        print(format_comparison(result), end="")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.analysis.report import build_report
+
+    print(build_report(args.folder))
+    return EXIT_OK
+
+
 def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:
     """The sweep's headline: counts, and the top parameters of each output by its index."""
     import json
@@ -379,7 +527,44 @@ def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep}
+def cmd_discover(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.analysis.discover import discover, format_discovery, write_discovery
+
+    found = discover(
+        args.sweep_dir,
+        args.outcome,
+        above=args.above,
+        below=args.below,
+        threshold_share=args.threshold_share,
+        per_run=args.per_run,
+        peel_alpha=args.peel_alpha,
+        min_support=args.min_support,
+        min_coverage=args.min_coverage,
+        step=args.step,
+        null_as=args.null_as,
+    )
+    for note in found.notes:
+        print(f"note: {note}", file=sys.stderr)
+    path = write_discovery(args.sweep_dir, found.entry)
+    if args.format == "json":
+        print(json.dumps(found.entry, indent=2))
+    else:
+        print(format_discovery(found.entry))
+    print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "params": cmd_params,
+    "sweep": cmd_sweep,
+    "compare": cmd_compare,
+    "discover": cmd_discover,
+    "report": cmd_report,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ status, no traceback, Ctrl-C) start ``python -m sim`` as a subprocess.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import select
@@ -21,7 +22,13 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from sim.cli import main
+from sim.cli import build_parser, main
+
+COMMAND_NAMES = next(
+    action.choices
+    for action in build_parser()._actions
+    if isinstance(action, argparse._SubParsersAction)
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -390,7 +397,9 @@ BAD_ARGUMENTS = [
     (["validate"], "sim validate: the following arguments are required: files"),
     (
         ["launch"],
-        "command: invalid choice: 'launch' (choose from 'run', 'validate', 'sweep', 'params')",
+        "command: invalid choice: 'launch' (choose from "
+        + ", ".join(repr(name) for name in COMMAND_NAMES)
+        + ")",
     ),
     (["run", "{base}", "--out", "afile"], "--out: 'afile' is a file, not a folder"),
     (
