@@ -285,16 +285,10 @@ def _check_out(out: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.model import build_model
-    from sim.results import (
-        format_summary_table,
-        make_manifest,
-        series_bands,
-        summarize,
-        write_run_folder,
-    )
+    from sim.results import format_summary_table
+    from sim.results.run_folder import write_run
     from sim.runner import run_replications
     from sim.scenario import load_scenario
-    from sim.scenario.yamlio import dump_yaml
 
     _check_executor(args)
     scenario, _ = load_scenario(args.scenario, _overrides(args))
@@ -336,24 +330,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
         )
     specs = model.outcome_specs()
-    summary = summarize(output.table, specs, scenario=scenario.name, seed=scenario.seed)
-    resolved = scenario.model_copy(update={"engine_version": __version__})
-    header = (
-        f"{scenario.name}: resolved by sim {__version__}; every default filled in.\n"
-        f"`sim run` on this file reproduces runs.parquet of this folder."
+    summary = write_run(
+        final_dir,
+        scenario,
+        specs,
+        output,
+        command=["sim", *args.argv],
+        executor=args.executor,
+        manifest_extra={"precision": adaptive.manifest_entry()} if adaptive else None,
     )
-    files = {
-        "runs.parquet": output.table,
-        "summary.json": summary,
-        "timeseries.parquet": series_bands(output.series),
-        "scenario.resolved.yaml": dump_yaml(resolved.model_dump(mode="json"), header=header),
-        "manifest.json": make_manifest(
-            ["sim", *args.argv], output.elapsed_seconds, output.workers, args.executor
-        ),
-    }
-    if adaptive is not None:
-        files["manifest.json"] = {**files["manifest.json"], "precision": adaptive.manifest_entry()}
-    write_run_folder(final_dir, files)
     if not args.quiet:
         print(format_summary_table(summary, specs))
     if adaptive is not None:
@@ -425,6 +410,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         cpu_count,
         default_progress,
         describe_plan,
+        format_sweep_summary,
         prepare,
     )
     from sim.sweep.store import WorkFolder
@@ -500,31 +486,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     print(build_report(args.folder))
     return EXIT_OK
-
-
-def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:
-    """The sweep's headline: counts, and the top parameters of each output by its index."""
-    import json
-
-    lines = [
-        f"Sweep {summary['sweep']}: {summary['method']}, {summary['points']:,} points x "
-        f"{summary['replications']} replications, {summary['failed_runs']:,} failed runs"
-    ]
-    path = folder / "sensitivity.json"
-    if path.is_file():
-        indices = json.loads(path.read_text())
-        key = "ST" if summary["method"] == "sobol" else "mu_star"
-        for output in summary["outputs"]:
-            entry = indices.get(output, {})
-            noise = entry.get("replication_noise", {}).get("noise_share")
-            noise_text = "" if noise is None else f" (replication noise {noise:.0%})"
-            if "error" in entry:
-                lines.append(f"  {output}: {entry['error']}")
-                continue
-            ranked = sorted(entry[key].items(), key=lambda kv: -(kv[1] or 0.0))
-            top = ", ".join(f"{name} {value:.2g}" for name, value in ranked[:3])
-            lines.append(f"  {output}{noise_text}: {key} {top}")
-    return "\n".join(lines)
 
 
 def cmd_discover(args: argparse.Namespace) -> int:

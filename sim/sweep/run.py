@@ -372,3 +372,26 @@ def run_sweep(
     return SweepOutcome(
         final_dir, design.points, runs, failed, resumed_runs, elapsed, workers, summary
     )
+
+
+def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:
+    """The sweep's headline: counts, and the top parameters of each output by its index."""
+    lines = [
+        f"Sweep {summary['sweep']}: {summary['method']}, {summary['points']:,} points x "
+        f"{summary['replications']} replications, {summary['failed_runs']:,} failed runs"
+    ]
+    path = folder / "sensitivity.json"
+    if path.is_file():
+        indices = json.loads(path.read_text())
+        key = "ST" if summary["method"] == "sobol" else "mu_star"
+        for output in summary["outputs"]:
+            entry = indices.get(output, {})
+            noise = entry.get("replication_noise", {}).get("noise_share")
+            noise_text = "" if noise is None else f" (replication noise {noise:.0%})"
+            if "error" in entry:
+                lines.append(f"  {output}: {entry['error']}")
+                continue
+            ranked = sorted(entry[key].items(), key=lambda kv: -(kv[1] or 0.0))
+            top = ", ".join(f"{name} {value:.2g}" for name, value in ranked[:3])
+            lines.append(f"  {output}{noise_text}: {key} {top}")
+    return "\n".join(lines)
