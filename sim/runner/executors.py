@@ -297,7 +297,7 @@ class DaskExecutor(Executor):
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address=":0",  # HTTP routes on a free port: never clash on 8787
                     silence_logs=logging.ERROR,
                     preload=[__name__],  # runs dask_setup() below in each worker
                 )
