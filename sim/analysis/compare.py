@@ -44,7 +44,7 @@ from scipy import stats
 
 from sim.errors import InputError, Problem
 from sim.model.interface import OutcomeSpec
-from sim.results.summary import _formatter
+from sim.results.summary import _formatter, render_table
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
@@ -554,17 +554,6 @@ def _share_text(share: float | None) -> str:
     return f"{share:.0%}"
 
 
-def _render(rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
-
-
 def format_comparison(result: dict[str, Any]) -> str:
     """A fixed-width terminal table of :func:`compare_runs`'s result.
 
@@ -619,7 +608,7 @@ def format_comparison(result: dict[str, Any]) -> str:
             ]
         )
     if len(rows) > 1:
-        lines.extend(_render(rows, right={1, 2, 3, 4, 5, 6}))
+        lines.extend(render_table(rows, right={1, 2, 3, 4, 5, 6}))
     nulls = [
         (name, entry)
         for name, entry in result["metrics"].items()
@@ -638,7 +627,7 @@ def format_comparison(result: dict[str, Any]) -> str:
             ]
             for name, entry in nulls
         ]
-        lines.extend(_render(null_rows, right={1, 2, 3}))
+        lines.extend(render_table(null_rows, right={1, 2, 3}))
     for name, entry in result["categories"].items():
         lines.append("")
         heading = f"{name} (share of replications; chi-square p {_p_text(entry['p_value'])}"
@@ -658,7 +647,7 @@ def format_comparison(result: dict[str, Any]) -> str:
                     "-" if change is None else f"{change * 100:+.1f} pp",
                 ]
             )
-        lines.extend(_render(share_rows, right={1, 2, 3}))
+        lines.extend(render_table(share_rows, right={1, 2, 3}))
     only = [(key, result[f"only_in_{key}"]) for key in ("a", "b")]
     for key, names in only:
         if names:

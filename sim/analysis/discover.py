@@ -73,6 +73,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.errors import InputError, Problem
+from sim.results.summary import render_table
 
 #: The file name used for problems with command-line arguments (as in :mod:`sim.cli`).
 ARGUMENTS = "<command line>"
@@ -632,7 +633,7 @@ def format_discovery(entry: dict[str, Any]) -> str:
                     f"{entry['quasi_p'][key]:.2g}",
                 ]
             )
-        lines += _render(rows, right={3})
+        lines += render_table(rows, right={3})
         free = [key for key in entry["limits"] if key not in entry["restricted"]]
         if free:
             lines.append(f"not restricted: {', '.join(free)}")
@@ -651,7 +652,7 @@ def format_discovery(entry: dict[str, Any]) -> str:
                 str(row["restricted_dims"]),
             ]
         )
-    lines += _render(rows, right={0, 1, 2, 3, 4})
+    lines += render_table(rows, right={0, 1, 2, 3, 4})
     return "\n".join(lines)
 
 
@@ -661,14 +662,3 @@ def _range_text(bounds: list[Any]) -> str:
     ):
         return f"[{_number(bounds[0])}, {_number(bounds[1])}]"
     return "{" + ", ".join(str(v) for v in bounds) + "}"
-
-
-def _render(rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]

@@ -201,7 +201,7 @@ def _formatter(spec: OutcomeSpec) -> Callable[[Any], str]:
     return format_value
 
 
-def _render(rows: list[list[str]], right: set[int]) -> list[str]:
+def render_table(rows: list[list[str]], right: set[int]) -> list[str]:
     """Fixed-width lines: columns padded to their widest cell, ``right`` ones right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -255,7 +255,7 @@ def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) 
             ]
         )
     if len(rows) > 1:
-        lines.extend(_render(rows, right={1, 2, 3, 4, 5}))
+        lines.extend(render_table(rows, right={1, 2, 3, 4, 5}))
 
     for spec in specs:
         shares = categories.get(spec.name)
@@ -268,5 +268,5 @@ def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) 
             for value, share in shares.items()
         ]
         if share_rows:
-            lines.extend(_render(share_rows, right={1}))
+            lines.extend(render_table(share_rows, right={1}))
     return "\n".join(lines) + "\n"

@@ -30,30 +30,18 @@ the final number of replications with the same seed.
 from __future__ import annotations
 
 import math
-import os
 import re
-import sys
-import time
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from sim.errors import InputError, Problem
-from sim.model.interface import Model, OutcomeSpec
+from sim.model.interface import Model
 from sim.results.summary import numeric_metrics
-from sim.runner.executors import Executor, make_executor
-from sim.runner.replications import (
-    KINDS,
-    ChunkResult,
-    ChunkRunner,
-    RunOutput,
-    _assemble,
-    chunk_ranges,
-)
+from sim.runner.executors import Executor
+from sim.runner.replications import ChunkResult, RunOutput, Session
 
 #: The main outcomes of the built-in standoff model judged by default.
 STANDOFF_MAIN_OUTCOMES: tuple[str, ...] = (
@@ -270,10 +258,6 @@ def run_to_precision(
     ``scheduler`` are as for :func:`sim.runner.run_replications`; the executor is kept across
     batches (an :class:`Executor` instance is used as is and left open).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be between 0 and 2**63 - 1, not {seed}")
     if not 0 < precision:
         raise ValueError(f"precision must be positive, not {precision}")
     if first < 1:
@@ -281,76 +265,31 @@ def run_to_precision(
     cap = DEFAULT_MAX_FACTOR * first if max_replications is None else max_replications
     if cap < 1:
         raise ValueError(f"max_replications must be at least 1, not {cap}")
-    seed = int(seed)
-    specs: list[OutcomeSpec] = list(model.outcome_specs())
-    series_names = list(model.series_names())
-    for spec in specs:
-        if spec.kind not in KINDS:
-            raise ValueError(f"outcome {spec.name!r} has unknown kind {spec.kind!r}")
-        if spec.name in ("replication", "seed"):
-            raise ValueError(f"outcome name {spec.name!r} is reserved")
     judged = main_outcomes(model, outcomes)
-
-    own_executor = not isinstance(executor, Executor)
-    if isinstance(executor, Executor):
-        pool = executor
-    else:
-        count = workers if workers is not None else (os.cpu_count() or 1)
-        if count < 1:
-            raise ValueError(f"workers must be at least 1, not {count}")
-        pool = make_executor(
-            executor, min(count, cap), preload=[type(model).__module__], scheduler=scheduler
-        )
-    runner = ChunkRunner(model, seed, specs, series_names)
-    done: list[ChunkResult] = []
     batches: list[int] = []
     total = min(first, cap)
     precisions: dict[str, OutcomePrecision] = {}
-    started = time.perf_counter()
-    bar = tqdm(
+    with Session(
+        model,
+        seed=seed,
         total=total,
-        unit="rep",
-        desc=getattr(model, "name", None) or None,
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    try:
-        try:
-            while True:
-                start = batches[-1] if batches else 0
-                chunks = [
-                    (start + low, start + high)
-                    for low, high in chunk_ranges(total - start, pool.workers)
-                ]
-                results: list[ChunkResult | None] = [None] * len(chunks)
-                with closing(pool.map_chunks(runner, chunks)) as completed:
-                    for index, result in completed:
-                        results[index] = result
-                        bar.update(result.stop - result.start)
-                batch = [result for result in results if result is not None]
-                if len(batch) != len(chunks):  # pragma: no cover - an executor that lost chunks
-                    raise RuntimeError("the executor did not return every chunk")
-                done.extend(batch)
-                batches.append(total)
-                precisions = {name: assess(_values(done, name), name, precision) for name in judged}
-                reached = all(p.converged for p in precisions.values())
-                if reached or total >= cap:
-                    break
-                total = next_total(total, list(precisions.values()), precision, cap)
-                bar.total = total
-                bar.refresh()
-        except BaseException:
-            if own_executor:
-                pool.close(abort=True)
-            raise
-        if own_executor:
-            pool.close()
-    finally:
-        bar.close()
-    elapsed = time.perf_counter() - started
-    table, series = _assemble(done, specs, series_names, seed, total)
-    output = RunOutput(table=table, series=series, elapsed_seconds=elapsed, workers=pool.workers)
+        workers=workers,
+        progress=progress,
+        executor=executor,
+        scheduler=scheduler,
+    ) as session:
+        while True:
+            session.run(batches[-1] if batches else 0, total)
+            batches.append(total)
+            precisions = {
+                name: assess(_values(session.done, name), name, precision) for name in judged
+            }
+            reached = all(p.converged for p in precisions.values())
+            if reached or total >= cap:
+                break
+            total = next_total(total, list(precisions.values()), precision, cap)
+            session.extend_to(total)
+        output = session.output()
     return AdaptiveOutput(
         output=output,
         target=precision,

@@ -265,6 +265,109 @@ def _assemble(
     return table, series
 
 
+class Session:
+    """Replications of one model over one executor, run in one or more ranges of indices.
+
+    The shared machinery of :func:`run_replications` and of adaptive runs
+    (:mod:`sim.runner.adaptive`): checks the seed and the model's outcomes, opens the executor
+    (or uses a given :class:`Executor` as is), shows one progress bar, runs ranges of
+    replications in chunks and keeps their results in order. Used as a context manager: on an
+    exception (Ctrl-C included) the executor it opened is aborted, else closed.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        seed: int,
+        total: int,
+        workers: int | None,
+        progress: bool,
+        executor: str | Executor,
+        scheduler: str | None,
+    ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
+        if not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be between 0 and 2**63 - 1, not {seed}")
+        if total < 1:
+            raise ValueError(f"replications must be at least 1, not {total}")
+        self.seed = int(seed)
+        self.specs = list(model.outcome_specs())
+        self.series_names = list(model.series_names())
+        for spec in self.specs:
+            if spec.kind not in KINDS:
+                raise ValueError(f"outcome {spec.name!r} has unknown kind {spec.kind!r}")
+            if spec.name in ("replication", "seed"):
+                raise ValueError(f"outcome name {spec.name!r} is reserved")
+        self.own_executor = not isinstance(executor, Executor)
+        if isinstance(executor, Executor):
+            self.pool = executor
+        else:
+            count = workers if workers is not None else (os.cpu_count() or 1)
+            if count < 1:
+                raise ValueError(f"workers must be at least 1, not {count}")
+            useful = len(chunk_ranges(total, count))
+            self.pool = make_executor(
+                executor,
+                min(count, useful),
+                preload=[type(model).__module__],
+                scheduler=scheduler,
+            )
+        self.runner = ChunkRunner(model, self.seed, self.specs, self.series_names)
+        self.done: list[ChunkResult] = []
+        self.bar = tqdm(
+            total=total,
+            unit="rep",
+            desc=getattr(model, "name", None) or None,
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if self.own_executor:
+                self.pool.close(abort=exc is not None)
+        finally:
+            self.bar.close()
+
+    def run(self, start: int, stop: int) -> list[ChunkResult]:
+        """Run replications ``start``..``stop - 1``; their chunk results, in order."""
+        chunks = [
+            (start + low, start + high)
+            for low, high in chunk_ranges(stop - start, self.pool.workers)
+        ]
+        results: list[ChunkResult | None] = [None] * len(chunks)
+        with closing(self.pool.map_chunks(self.runner, chunks)) as completed:
+            for index, result in completed:
+                results[index] = result
+                self.bar.update(result.stop - result.start)
+        batch = [result for result in results if result is not None]
+        if len(batch) != len(chunks):  # pragma: no cover - an executor that lost chunks
+            raise RuntimeError("the executor did not return every chunk")
+        self.done.extend(batch)
+        return batch
+
+    def extend_to(self, total: int) -> None:
+        """Tell the progress bar the run will now go to ``total`` replications."""
+        self.bar.total = total
+        self.bar.refresh()
+
+    def output(self) -> RunOutput:
+        """Everything run so far as one table and series, in replication order."""
+        elapsed = time.perf_counter() - self.started
+        replications = self.done[-1].stop if self.done else 0
+        table, series = _assemble(self.done, self.specs, self.series_names, self.seed, replications)
+        return RunOutput(
+            table=table, series=series, elapsed_seconds=elapsed, workers=self.pool.workers
+        )
+
+
 def run_replications(
     model: Model,
     *,
@@ -285,65 +388,14 @@ def run_replications(
     raises :class:`ReplicationError`; Ctrl-C cancels the remaining work, stops the workers and
     re-raises KeyboardInterrupt.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be between 0 and 2**63 - 1, not {seed}")
-    if replications < 1:
-        raise ValueError(f"replications must be at least 1, not {replications}")
-    seed = int(seed)
-    specs = list(model.outcome_specs())
-    series_names = list(model.series_names())
-    for spec in specs:
-        if spec.kind not in KINDS:
-            raise ValueError(f"outcome {spec.name!r} has unknown kind {spec.kind!r}")
-        if spec.name in ("replication", "seed"):
-            raise ValueError(f"outcome name {spec.name!r} is reserved")
-
-    own_executor = not isinstance(executor, Executor)
-    if isinstance(executor, Executor):
-        pool = executor
-    else:
-        if workers is None:
-            workers = os.cpu_count() or 1
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, not {workers}")
-        chunks = chunk_ranges(replications, workers)
-        preload = [type(model).__module__]
-        pool = make_executor(
-            executor, min(workers, len(chunks)), preload=preload, scheduler=scheduler
-        )
-    chunks = chunk_ranges(replications, pool.workers)
-    runner = ChunkRunner(model, seed, specs, series_names)
-    results: list[ChunkResult | None] = [None] * len(chunks)
-
-    started = time.perf_counter()
-    bar = tqdm(
+    with Session(
+        model,
+        seed=seed,
         total=replications,
-        unit="rep",
-        desc=getattr(model, "name", None) or None,
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    try:
-        try:
-            with closing(pool.map_chunks(runner, chunks)) as completed:
-                for index, result in completed:
-                    results[index] = result
-                    bar.update(result.stop - result.start)
-        except BaseException:
-            if own_executor:
-                pool.close(abort=True)
-            raise
-        if own_executor:
-            pool.close()
-    finally:
-        bar.close()
-    elapsed = time.perf_counter() - started
-
-    done = [result for result in results if result is not None]
-    if len(done) != len(chunks):  # pragma: no cover - an executor that lost chunks
-        raise RuntimeError("the executor did not return every chunk")
-    table, series = _assemble(done, specs, series_names, seed, replications)
-    return RunOutput(table=table, series=series, elapsed_seconds=elapsed, workers=pool.workers)
+        workers=workers,
+        progress=progress,
+        executor=executor,
+        scheduler=scheduler,
+    ) as session:
+        session.run(0, replications)
+        return session.output()
