@@ -84,6 +84,31 @@ def _check_executor(args: argparse.Namespace) -> None:
         raise InputError([Problem(ARGUMENTS, 1, 1, "--workers", message)])
 
 
+def _add_common_arguments(parser: argparse.ArgumentParser, folder: str) -> None:
+    """``--workers`` and ``--out``, shared by ``run`` and ``sweep``."""
+    parser.add_argument(
+        "--workers", type=_positive_int, help="worker processes (default: all cores)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help=f"parent folder of the {folder} folder (default: results)",
+    )
+
+
+def _add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY.PATH=VALUE`` (repeatable), shared by the scenario commands."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario value (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sim",
@@ -102,21 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="replications (default: the scenario's `replications`)",
     )
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's `seed`)")
-    run.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
-    run.add_argument(
-        "--out",
-        type=Path,
-        default=Path("results"),
-        help="parent folder of the run folder (default: results)",
-    )
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a scenario value (repeatable)",
-    )
+    _add_common_arguments(run, "run")
+    _add_set_argument(run)
     _add_executor_arguments(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
     run.add_argument(
@@ -140,23 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("validate", help="check scenario files without running them")
     check.add_argument("files", type=Path, nargs="+")
-    check.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
-    )
+    _add_set_argument(check)
 
     sweep = commands.add_parser(
         "sweep", help="a parameter sweep (grid, list, lhs, sobol, morris) over a base scenario"
     )
     sweep.add_argument("sweep", type=Path, help="sweep YAML file")
-    sweep.add_argument(
-        "--workers", type=_positive_int, help="worker processes (default: all cores)"
-    )
-    sweep.add_argument(
-        "--out",
-        type=Path,
-        default=Path("results"),
-        help="parent folder of the sweep folder (default: results)",
-    )
+    _add_common_arguments(sweep, "sweep")
     sweep.add_argument(
         "--resume", action="store_true", help="continue an interrupted run of this sweep"
     )
@@ -241,9 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         "params", help="list a scenario's uncertain parameters: when each is drawn, its value"
     )
     params.add_argument("scenario", type=Path)
-    params.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
-    )
+    _add_set_argument(params)
 
     compare = commands.add_parser(
         "compare", help="metric by metric differences between two runs, with confidence intervals"

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim.model import build_model
 from sim.model.interface import Model, OutcomeSpec
 from sim.seeding import Streams
 from sim.sweep.design import Design, build_design
@@ -35,12 +36,6 @@ from sim.sweep.spec import LoadedSweep, Output, scenario_data
 TARGET_CHUNK_SECONDS = 0.5
 #: And at least this many chunks per worker, so the load balances and progress moves.
 MIN_CHUNKS_PER_WORKER = 4
-
-
-def _build_model(scenario: BaseModel, source_dir: Path | None) -> Model:
-    from sim.model import build_model
-
-    return build_model(scenario, source_dir)  # type: ignore[arg-type]
 
 
 def point_scenario(
@@ -92,7 +87,7 @@ class SweepWorker:
             return self._cache[1]
         try:
             scenario = point_scenario(self.base_type, self.base_data, values)
-            model: Model | str = _build_model(scenario, self.source_dir)
+            model: Model | str = build_model(scenario, self.source_dir)
         except ValidationError as error:
             model = f"invalid scenario at this point: {validation_message(error)}"
         self._cache = (point, model)
@@ -170,7 +165,7 @@ def prepare(
     design = build_design(spec)
     base = loaded.base_scenario
     base_data = base.model_dump(mode="json", by_alias=True)
-    base_model = _build_model(base, loaded.base_path.parent)
+    base_model = build_model(base, loaded.base_path.parent)
     specs = list(base_model.outcome_specs())
     worker = SweepWorker(
         type(base), base_data, loaded.base_path.parent, spec.seed, spec.replications, specs

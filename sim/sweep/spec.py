@@ -211,7 +211,7 @@ def _check_outputs(loaded: LoadedSweep) -> list[Problem]:
     outputs = loaded.spec.output_list()
     if not outputs:
         return []
-    model = build_model(loaded.base_scenario, loaded.base_path.parent)  # type: ignore[arg-type]
+    model = build_model(loaded.base_scenario, loaded.base_path.parent)
     numeric = [s.name for s in model.outcome_specs() if s.kind in ("int", "float")]
     problems = []
     for index, output in enumerate(outputs):
