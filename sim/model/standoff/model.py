@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.model.interface import OutcomeSpec, ReplicationResult
+from sim.model.interface import OutcomeSpec, Presentation, ReplicationResult
 from sim.model.standoff.border import (
     Border,
     count_between,
@@ -34,6 +34,7 @@ from sim.model.standoff.fleet import (
     Fleet,
 )
 from sim.model.standoff.negotiation import Negotiations
+from sim.model.standoff.presentation import PRESENTATION
 from sim.model.standoff.release import Detention
 from sim.scenario.distributions import iter_params
 from sim.scenario.schema import Scenario
@@ -140,6 +141,9 @@ class StandoffModel:
 
     def series_names(self) -> list[str]:
         return SERIES
+
+    def presentation(self) -> Presentation:
+        return PRESENTATION
 
     def run_replication(self, streams: Streams) -> ReplicationResult:
         return Replication(self, streams).run()

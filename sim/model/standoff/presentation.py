@@ -1,0 +1,75 @@
+"""How the standoff model's results are shown: main outcomes, cost and gain splits, series
+labels, category titles and colours (see :class:`sim.model.interface.Presentation`)."""
+
+from __future__ import annotations
+
+from sim.model.interface import Breakdown, Presentation, SeriesSpec
+
+BLUE = "#2f6db5"
+ORANGE = "#e07b39"
+GREEN = "#3a9a5b"
+RED = "#c8453c"
+PURPLE = "#7d5ba6"
+GREY = "#8a939d"
+
+PRESENTATION = Presentation(
+    title="Lithuania-Belarus truck standoff",
+    main_outcomes=(
+        "carrier_cost_eur",
+        "release_day",
+        "closure_to_release_days",
+        "trucks_held",
+        "trucks_retrieved",
+        "detention_days_mean",
+        "fees_paid_eur",
+        "belarus_gain_eur",
+        "prisoners_released",
+    ),
+    precision_outcomes=(
+        "carrier_cost_eur",
+        "release_day",
+        "trucks_held",
+        "trucks_retrieved",
+        "detention_days_mean",
+        "fees_paid_eur",
+        "belarus_gain_eur",
+    ),
+    breakdowns=(
+        Breakdown(
+            "Carriers' cost",
+            "carrier_cost_eur",
+            (
+                ("fees_paid_eur", "Fees paid"),
+                ("idle_cost_eur", "Idle cost"),
+                ("assets_lost_eur", "Trucks lost"),
+                ("retrieval_cost_eur", "Retrieval"),
+            ),
+        ),
+        Breakdown(
+            "Belarus's gain",
+            "belarus_gain_eur",
+            (
+                ("fees_paid_eur", "Fees received"),
+                ("assets_lost_eur", "Trucks seized or abandoned"),
+                ("sanctions_relief_eur", "Sanctions relief"),
+            ),
+        ),
+    ),
+    series=(
+        SeriesSpec("held", "Vehicles held on the lots", "vehicles"),
+        SeriesSpec("queueing", "Vehicles queueing at the checkpoints", "vehicles"),
+        SeriesSpec("carrier_cost_eur", "Carriers' cumulative cost", "EUR"),
+    ),
+    category_titles={"release_channel": "Which channel produced the general release"},
+    colours={
+        "government": BLUE,
+        "carriers": GREEN,
+        "us": ORANGE,
+        "none": GREY,
+        "fees_paid_eur": BLUE,
+        "idle_cost_eur": ORANGE,
+        "assets_lost_eur": RED,
+        "retrieval_cost_eur": GREEN,
+        "sanctions_relief_eur": PURPLE,
+    },
+)
