@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from sim.model.interface import Model, OutcomeSpec, ReplicationResult
+from sim.model.interface import Model, OutcomeSpec, Presentation, ReplicationResult, presentation_of
 from sim.runner.executors import Executor, make_executor
 from sim.seeding import Streams
 
@@ -221,14 +221,36 @@ def chunk_ranges(replications: int, workers: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, replications)) for start in range(0, replications, size)]
 
 
+#: The schema metadata key of a results table that holds the model's presentation (JSON).
+PRESENTATION_KEY = "sim.presentation"
+
+
+def field_metadata(spec: OutcomeSpec) -> dict[str, str]:
+    """An outcome spec as Arrow field metadata (what :func:`spec_from_field` reads back)."""
+    import json
+
+    return {
+        "kind": spec.kind,
+        "description": spec.description,
+        "unit": spec.unit,
+        "nullable": "true" if spec.nullable else "false",
+        "categories": json.dumps(list(spec.categories)),
+    }
+
+
 def _assemble(
     chunks: list[ChunkResult],
     specs: list[OutcomeSpec],
     series_names: list[str],
     seed: int,
     replications: int,
+    presentation: Presentation | None = None,
 ) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """Concatenate chunk results (already in replication order) into the table and series."""
+    """Concatenate chunk results (already in replication order) into the table and series.
+
+    Each outcome field carries its spec as metadata (kind, description, unit, nullable,
+    categories) and the schema the model's presentation (JSON under ``sim.presentation``).
+    """
     import pyarrow as pa
 
     arrow_types = {"int": pa.int64(), "float": pa.float64(), "category": pa.string()}
@@ -251,10 +273,12 @@ def _assemble(
         else:
             data = np.concatenate([np.asarray(chunk.values[spec.name]) for chunk in chunks])
             column = pa.array(data, type=arrow_type, mask=mask if mask.any() else None)
-        metadata = {"kind": spec.kind, "description": spec.description, "unit": spec.unit}
-        fields.append(pa.field(spec.name, arrow_type, nullable=spec.nullable, metadata=metadata))
+        fields.append(
+            pa.field(spec.name, arrow_type, nullable=spec.nullable, metadata=field_metadata(spec))
+        )
         columns.append(column)
-    table = pa.Table.from_arrays(columns, schema=pa.schema(fields))
+    schema_metadata = {PRESENTATION_KEY: (presentation or Presentation()).to_json()}
+    table = pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=schema_metadata))
     series: dict[str, np.ndarray] = {}
     for name in series_names:
         parts = [chunk.series[name] for chunk in chunks]
@@ -314,6 +338,7 @@ class Session:
                 preload=[type(model).__module__],
                 scheduler=scheduler,
             )
+        self.presentation = presentation_of(model)
         self.runner = ChunkRunner(model, self.seed, self.specs, self.series_names)
         self.done: list[ChunkResult] = []
         self.bar = tqdm(
@@ -362,7 +387,9 @@ class Session:
         """Everything run so far as one table and series, in replication order."""
         elapsed = time.perf_counter() - self.started
         replications = self.done[-1].stop if self.done else 0
-        table, series = _assemble(self.done, self.specs, self.series_names, self.seed, replications)
+        table, series = _assemble(
+            self.done, self.specs, self.series_names, self.seed, replications, self.presentation
+        )
         return RunOutput(
             table=table, series=series, elapsed_seconds=elapsed, workers=self.pool.workers
         )
