@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 import sim
+from sim import files as files_module
 from sim.model.interface import OutcomeSpec
 from sim.results import (
     format_summary_table,
@@ -22,7 +23,6 @@ from sim.results import (
     summarize,
     write_run_folder,
 )
-from sim.results import writer as writer_module
 
 SPECS = [
     OutcomeSpec("cost_eur", "float", "carrier cost", unit="EUR"),
@@ -252,7 +252,7 @@ def test_keyboard_interrupt_midway(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writer_module.pq, "write_table", interrupted)
+    monkeypatch.setattr(files_module.pq, "write_table", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_run_folder(final, {"summary.json": {"a": 1}, "runs.parquet": _table()})
     assert _leftovers(tmp_path) == []

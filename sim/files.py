@@ -1,0 +1,180 @@
+"""Result folders on disk: which kind a folder is, and writing files and folders atomically.
+
+Every file ``sim`` writes goes through a temporary sibling renamed into place, so a reader (or a
+user after Ctrl-C or ``kill -9``) sees the old complete file, the new complete file, or none,
+never half of one. A folder is written whole the same way (:func:`write_folder`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import InputError, Problem
+
+FolderKind = Literal["run", "sweep", "calibration"]
+
+#: The files that make a folder of each kind (checked in this order: a sweep folder also has
+#: runs.parquet and summary.json).
+FOLDER_FILES: dict[FolderKind, tuple[str, ...]] = {
+    "calibration": ("posterior.parquet", "calibration.json"),
+    "sweep": ("design.parquet", "summary.json"),
+    "run": ("runs.parquet", "summary.json"),
+}
+
+#: Parquet compression of every table written.
+PARQUET_COMPRESSION = "zstd"
+
+#: What a file can be given as (a Path: a finished file moved in, e.g. a large Parquet file
+#: streamed to disk beforehand on the same file system).
+FileContent: TypeAlias = bytes | str | pa.Table | dict[str, Any] | list[Any] | Path
+
+
+def _problem(path: Path, message: str) -> InputError:
+    return InputError([Problem(str(path), 1, 1, "", message)])
+
+
+def folder_kind(folder: Path, expected: tuple[FolderKind, ...] | None = None) -> FolderKind:
+    """The kind of a result folder; bad input (exit 2) naming the folder if it is none of
+    ``expected`` (default: any kind)."""
+    folder = Path(folder)
+    kinds = expected or tuple(FOLDER_FILES)
+    if not folder.exists():
+        raise _problem(folder, "no such folder")
+    if not folder.is_dir():
+        raise _problem(folder, f"is a file; expected {_kinds_text(kinds)}")
+    for kind in FOLDER_FILES:
+        if all((folder / name).is_file() for name in FOLDER_FILES[kind]):
+            if kind in kinds:
+                return kind
+            break
+    present = sorted(p.name for p in folder.iterdir() if p.is_file())
+    found = ", ".join(present[:6]) if present else "no files"
+    wanted = " nor ".join(f"a {kind} folder ({' and '.join(FOLDER_FILES[kind])})" for kind in kinds)
+    raise _problem(folder, f"not {wanted}; it has {found}")
+
+
+def _kinds_text(kinds: tuple[FolderKind, ...]) -> str:
+    return " or ".join(f"a {kind} folder" for kind in kinds)
+
+
+def _json_default(value: object) -> object:
+    """JSON for the numpy scalars and arrays and the paths that end up in dicts."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def to_json(data: Any) -> str:
+    """Pretty JSON (2-space indent, UTF-8); NaN and infinity are errors."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default)
+
+
+def _write_content(path: Path, content: FileContent) -> None:
+    """Write one file: a Table as Parquet, a dict or list as JSON, str as UTF-8 text, bytes as
+    is, a Path moved in (renamed: it must be on the same file system)."""
+    if isinstance(content, Path):
+        os.replace(content, path)
+    elif isinstance(content, pa.Table):
+        pq.write_table(content, path, compression=PARQUET_COMPRESSION)
+    elif isinstance(content, dict | list):
+        path.write_text(to_json(content) + "\n", encoding="utf-8")
+    elif isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif isinstance(content, bytes | bytearray | memoryview):
+        path.write_bytes(bytes(content))
+    else:
+        raise TypeError(
+            f"cannot write {path.name}: {type(content).__name__} is not bytes, str, "
+            "a pyarrow Table, a dict or a list"
+        )
+
+
+def temporary_sibling(path: Path, tag: str = "tmp") -> Path:
+    """A hidden, unique sibling of ``path`` to write before renaming into place."""
+    return path.with_name(f".{path.name}.{tag}-{secrets.token_hex(4)}")
+
+
+def write_file(path: Path, content: FileContent) -> Path:
+    """Write ``content`` to ``path`` atomically (see :func:`_write_content` for the forms)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_sibling(path)
+    try:
+        _write_content(temporary, content)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _relative_path(name: str) -> PurePosixPath:
+    """Check that a file name stays inside the folder (sub-folders allowed)."""
+    path = PurePosixPath(name)
+    if not name or path.is_absolute() or ".." in path.parts or path.parts[:1] == (".",):
+        raise ValueError(f"file name {name!r} must be a relative path inside the folder")
+    return path
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder tree, if it exists."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def write_folder(final_dir: Path, files: Mapping[str, FileContent]) -> Path:
+    """Write ``files`` (name -> content) as the folder ``final_dir``, atomically.
+
+    Everything goes into a temporary sibling ``.NAME.tmp-<token>`` first; then an existing
+    ``final_dir`` is renamed aside, the new folder renamed in and the old one deleted. On any
+    exception, KeyboardInterrupt included, the temporary folder is removed (and an existing
+    ``final_dir`` left as it was) and the exception re-raised. Returns ``final_dir``.
+    """
+    final_dir = Path(final_dir)
+    names = {name: _relative_path(name) for name in files}
+    parent = final_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(4)
+    temporary = parent / f".{final_dir.name}.tmp-{token}"
+    aside = parent / f".{final_dir.name}.old-{token}"
+    moved_aside = False
+    try:
+        temporary.mkdir()
+        for name, content in files.items():
+            target = temporary.joinpath(*names[name].parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_content(target, content)
+        if final_dir.exists() or final_dir.is_symlink():
+            os.rename(final_dir, aside)
+            moved_aside = True
+        os.rename(temporary, final_dir)
+    except BaseException:
+        remove(temporary)
+        if moved_aside and not final_dir.exists():
+            os.rename(aside, final_dir)
+        raise
+    if moved_aside:
+        remove(aside)
+    return final_dir
