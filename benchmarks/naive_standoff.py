@@ -44,8 +44,8 @@ import numpy as np
 import simpy
 
 from sim.scenario.distributions import Dist
-from sim.scenario.schema import Checkpoint as CheckpointSpec
-from sim.scenario.schema import Scenario
+from sim.model.standoff.schema import Checkpoint as CheckpointSpec
+from sim.model.standoff.schema import Scenario
 from sim.seeding import Streams
 
 Process = Generator[simpy.Event, Any, None]

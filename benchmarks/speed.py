@@ -43,7 +43,7 @@ from naive_standoff import NaiveStandoffModel  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from sim.model.standoff import StandoffModel  # noqa: E402
-from sim.scenario.schema import Scenario  # noqa: E402
+from sim.model.standoff.schema import Scenario  # noqa: E402
 from sim.seeding import Streams  # noqa: E402
 
 FAMILY_ALPHA = 0.001

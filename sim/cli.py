@@ -284,11 +284,10 @@ def _check_out(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.model import build_model
+    from sim.model import build_model, load_scenario
     from sim.results import format_summary_table
     from sim.results.run_folder import write_run
     from sim.runner import run_replications
-    from sim.scenario import load_scenario
 
     _check_executor(args)
     scenario, _ = load_scenario(args.scenario, _overrides(args))
@@ -353,7 +352,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from sim.model import load_scenario
     from sim.scenario.yamlio import load_document
     from sim.sweep import load_sweep, looks_like_sweep
 
@@ -379,7 +378,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario, scenario_params
+    from sim.model import load_scenario, scenario_params
 
     scenario, _ = load_scenario(args.scenario, args.overrides)
     rows = [("parameter", "drawn per", "unit", "value")]

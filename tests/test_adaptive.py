@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.model import build_model
+from sim.model import build_model, load_scenario
 from sim.runner.adaptive import (
     DEFAULT_MAX_FACTOR,
     MAX_GROWTH,
@@ -25,7 +25,6 @@ from sim.runner.adaptive import (
     parse_precision,
     run_to_precision,
 )
-from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

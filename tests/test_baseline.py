@@ -14,9 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sim.model import build_model
+from sim.model import build_model, load_scenario
 from sim.runner import run_replications
-from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

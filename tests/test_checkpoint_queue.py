@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from sim.model.standoff.border import Border, CheckpointQueue, count_between, peak_queue
-from sim.scenario.schema import Checkpoint
+from sim.model.standoff.schema import Checkpoint
 
 
 def erlang_c(lanes: int, offered_load: float) -> float:

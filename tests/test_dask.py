@@ -27,11 +27,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.cli import main
-from sim.model import build_model
+from sim.model import build_model, load_scenario
 from sim.model.interface import OutcomeSpec, ReplicationResult
 from sim.runner import ReplicationError, run_replications
 from sim.runner.executors import DaskExecutor
-from sim.scenario import load_scenario
 from sim.seeding import Streams
 
 ROOT = Path(__file__).resolve().parents[1]

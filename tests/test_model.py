@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from sim.model.standoff import StandoffModel
-from sim.scenario.schema import Scenario
+from sim.model.standoff.schema import Scenario
 from sim.seeding import Streams
 
 NEVER = 10_000.0  # a delay longer than any horizon here
@@ -353,7 +353,7 @@ def test_common_random_numbers_survive_a_longer_incident_schedule() -> None:
     the hold order stay the same replication by replication."""
     from pathlib import Path
 
-    from sim.scenario import load_scenario
+    from sim.model import load_scenario
 
     scenarios = Path(__file__).resolve().parents[1] / "scenarios"
     base = StandoffModel(load_scenario(scenarios / "baseline.yaml")[0])

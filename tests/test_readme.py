@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.model import load_scenario
 from sim.model.standoff import OUTCOMES, SERIES
-from sim.scenario import load_scenario
 from sim.scenario.distributions import iter_params
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,9 +24,9 @@ import yaml
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.model import build_model
+from sim.model import build_model, load_scenario
 from sim.model.user import ModelImportError, UserModel
-from sim.scenario import UserScenario, load_scenario
+from sim.scenario import UserScenario
 from sim.scenario.distributions import Uniform
 from sim.seeding import Streams
 

@@ -1,35 +1,10 @@
-"""Models the runner can replicate: the interface, the built-in border-standoff model, and user
-models (a Python callable named by ``model: module:attribute``)."""
+"""Models the runner can replicate: the interface (:mod:`sim.model.interface`), the registry
+that maps a scenario's ``model:`` to a model (:mod:`sim.model.registry`), the built-in models
+(one folder each, e.g. the border standoff), and user models (a Python callable named by
+``model: module:attribute``, :mod:`sim.model.user`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from sim.model.registry import build_model, load_scenario, scenario_params
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
-
-    from sim.model.interface import Model
-
-
-def build_model(scenario: BaseModel, source_dir: Path | None = None) -> Model:
-    """The model a scenario asks for.
-
-    A :class:`~sim.scenario.schema.Scenario` gives the built-in border-standoff model; a
-    :class:`~sim.scenario.user.UserScenario` a :class:`~sim.model.user.UserModel`, whose module
-    is imported from ``scenario.model_dir`` (relative to ``source_dir``, the scenario file's
-    folder) or ``source_dir``. Raises :class:`sim.model.user.ModelImportError` if the user
-    model cannot be imported or is not callable; TypeError for anything else.
-    """
-    from sim.scenario.schema import Scenario
-    from sim.scenario.user import UserScenario
-
-    if isinstance(scenario, UserScenario):
-        from sim.model.user import UserModel
-
-        return UserModel(scenario, source_dir)
-    if isinstance(scenario, Scenario):
-        from sim.model.standoff import StandoffModel
-
-        return StandoffModel(scenario)
-    raise TypeError(f"not a scenario: {type(scenario).__name__}")
+__all__ = ["build_model", "load_scenario", "scenario_params"]

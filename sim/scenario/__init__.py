@@ -1,79 +1,28 @@
-"""Scenarios: the schema, YAML loading with positions, and distributions."""
+"""Scenarios, independent of any model: YAML loading with positions, ``extends`` and
+``--set``, validation against a schema, the base every schema builds on, and distributions.
+
+Which schema a scenario's ``model:`` selects, and importing a user model, is the model
+registry's job (:mod:`sim.model.registry`), one layer up: nothing here imports a model.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from pathlib import Path
-
-from sim.errors import InputError
+from sim.scenario.base import ScenarioBase, Section
 from sim.scenario.distributions import Dist, ParamInfo, iter_params
-from sim.scenario.schema import Scenario
 from sim.scenario.user import UserScenario, iter_user_params
 from sim.scenario.yamlio import OVERRIDE_FILE, Document, apply_overrides, load_document, validate
 
-BUILTIN_MODEL = "standoff"
-"""``model:`` of the built-in border-standoff model (also what an absent ``model:`` means)."""
-
-
-def load_scenario(
-    path: str | Path, overrides: Sequence[str] = ()
-) -> tuple[Scenario | UserScenario, Document]:
-    """Read, merge (``extends``), override (``--set``) and validate a scenario file.
-
-    The document's ``model`` key picks the schema: absent or ``standoff``, the built-in model's
-    :class:`Scenario`; anything else, a :class:`UserScenario`. For a user scenario, ``model_dir``
-    is resolved to an absolute folder (relative to the file that set it; by default the
-    scenario file's folder), in the scenario and in ``document.data`` alike, and the model is
-    imported to check it names a callable.
-
-    Raises :class:`sim.errors.InputError` with every problem found, each at its file and line.
-    """
-    document = apply_overrides(load_document(path), overrides)
-    if document.data.get("model", BUILTIN_MODEL) == BUILTIN_MODEL:
-        return validate(document, Scenario), document
-    scenario = validate(document, UserScenario)
-    return _check_user_model(scenario, document), document
-
-
-def _check_user_model(scenario: UserScenario, document: Document) -> UserScenario:
-    """Resolve ``model_dir`` and import the model; problems at the ``model``/``model_dir`` key."""
-    from sim.model.user import ModelImportError, import_model
-
-    scenario_dir = document.path.parent
-    if scenario.model_dir is None:
-        folder = scenario_dir
-    else:
-        written_in = document.locate(("model_dir",), value=True).file
-        base = scenario_dir if written_in == OVERRIDE_FILE else Path(written_in).parent
-        folder = base / scenario.model_dir
-        if not folder.is_dir():
-            problem = document.problem(
-                ("model_dir",), f"no such folder: {os.path.normpath(folder)}"
-            )
-            raise InputError([problem])
-    resolved = str(folder.resolve())
-    document.data["model_dir"] = resolved
-    scenario = scenario.model_copy(update={"model_dir": resolved})
-    try:
-        import_model(scenario.model, Path(resolved))
-    except ModelImportError as error:
-        raise InputError([document.problem(("model",), str(error))]) from None
-    return scenario
-
-
-def scenario_params(scenario: Scenario | UserScenario) -> list[tuple[str, ParamInfo, Dist]]:
-    """Every uncertain parameter of a scenario of either kind: ``(key path, info, Dist)``."""
-    if isinstance(scenario, UserScenario):
-        return iter_user_params(scenario)
-    return list(iter_params(scenario))
-
-
 __all__ = [
-    "BUILTIN_MODEL",
+    "OVERRIDE_FILE",
+    "Dist",
     "Document",
-    "Scenario",
+    "ParamInfo",
+    "ScenarioBase",
+    "Section",
     "UserScenario",
-    "load_scenario",
-    "scenario_params",
+    "apply_overrides",
+    "iter_params",
+    "iter_user_params",
+    "load_document",
+    "validate",
 ]

@@ -24,8 +24,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator
 
+from sim.scenario.base import ScenarioBase
 from sim.scenario.distributions import Dist, ParamInfo, param
-from sim.scenario.schema import ScenarioBase
 
 __all__ = ["MODEL_REF", "NAME", "UserScenario", "iter_user_params"]
 

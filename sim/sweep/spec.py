@@ -139,7 +139,7 @@ class LoadedSweep:
 
 def load_sweep(path: str | Path) -> LoadedSweep:
     """Read and check a sweep file and its base scenario; raises InputError on any problem."""
-    from sim.scenario import load_scenario
+    from sim.model import load_scenario
 
     document = load_document(path)
     spec = validate(document, SweepSpec)

@@ -1,12 +1,25 @@
-"""The built-in border-standoff model: a module per mechanism.
+"""The built-in border-standoff model: one folder, a module per mechanism, its schema and its
+presentation. It registers itself with :mod:`sim.model.registry` through ``MODEL``.
 
+- ``schema``: every key a standoff scenario may set, its default, its range and its scope;
 - ``border``: incidents, the closure rule, checkpoints as multi-lane FIFO queues;
 - ``fleet``: every truck as a row of numpy arrays, and the carriers' costs;
 - ``release``: the hold order, individual retrieval, general release, abandonment, confiscation;
 - ``negotiation``: Lithuania's government, the carriers' talks, US mediation;
-- ``model``: a replication assembled from these, its outcomes and daily series.
+- ``model``: a replication assembled from these, its outcomes and daily series;
+- ``presentation``: main outcomes, cost and gain splits, labels and colours for reports.
 """
 
+from sim.model.registry import ModelDefinition
 from sim.model.standoff.model import OUTCOMES, SERIES, StandoffModel
+from sim.model.standoff.schema import Scenario
 
-__all__ = ["OUTCOMES", "SERIES", "StandoffModel"]
+MODEL = ModelDefinition(
+    name="standoff",
+    schema=Scenario,
+    factory=StandoffModel,
+    description="The Lithuania-Belarus truck standoff of 2025-26 (the built-in model).",
+    default=True,
+)
+
+__all__ = ["MODEL", "OUTCOMES", "SERIES", "Scenario", "StandoffModel"]

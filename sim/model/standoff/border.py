@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.model.standoff.schema import Checkpoint as CheckpointSpec
+from sim.model.standoff.schema import Closure as ClosureSpec
+from sim.model.standoff.schema import Incidents as IncidentsSpec
 from sim.scenario.distributions import Dist
-from sim.scenario.schema import Checkpoint as CheckpointSpec
-from sim.scenario.schema import Closure as ClosureSpec
-from sim.scenario.schema import Incidents as IncidentsSpec
 
 INF = math.inf
 

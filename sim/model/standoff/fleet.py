@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import Fleet as FleetSpec
+from sim.model.standoff.schema import Fleet as FleetSpec
 
 INF = math.inf
 

@@ -36,8 +36,8 @@ from sim.model.standoff.fleet import (
 from sim.model.standoff.negotiation import Negotiations
 from sim.model.standoff.presentation import PRESENTATION
 from sim.model.standoff.release import Detention
+from sim.model.standoff.schema import Scenario
 from sim.scenario.distributions import iter_params
-from sim.scenario.schema import Scenario
 from sim.seeding import Streams
 
 Process = Generator[simpy.Event, Any, None]

@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 
 from sim.model.standoff.release import Detention
-from sim.scenario.schema import Scenario
+from sim.model.standoff.schema import Scenario
 
 Process = Generator[simpy.Event, Any, None]
 

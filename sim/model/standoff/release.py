@@ -27,7 +27,7 @@ from sim.model.standoff.fleet import (
     RETURNING,
     Fleet,
 )
-from sim.scenario.schema import Scenario
+from sim.model.standoff.schema import Scenario
 
 INF = math.inf
 

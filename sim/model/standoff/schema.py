@@ -1,4 +1,4 @@
-"""The scenario schema: every key a scenario may set, its default, its range, and its scope.
+"""The standoff model's scenario schema: every key, its default, its range, and its scope.
 
 This module is the one place where defaults live. Each uncertain number is a ``param`` field
 that accepts a constant or a distribution and says when it is drawn:
@@ -16,15 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from sim.scenario.base import ScenarioBase, Section
 from sim.scenario.distributions import param
-
-
-class Section(BaseModel):
-    """Base of every schema section: unknown keys are errors, defaults are validated."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class RatePeriod(Section):
@@ -358,22 +353,6 @@ class UsMediation(Section):
     release_delay_days: param("event", ge=0, unit="days") = Field(  # type: ignore[valid-type]
         4, description="From a deal that includes the trucks to the release decision."
     )
-
-
-class ScenarioBase(Section):
-    """What every scenario has, whichever model it runs: its name, seed and replications."""
-
-    name: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        description="Names the output folder: letters, digits, '.', '_', '-'.",
-    )
-    description: str = ""
-    engine_version: str | None = Field(
-        None,
-        description="Written by `sim run` into scenario.resolved.yaml: the engine that ran it.",
-    )
-    seed: int = Field(0, ge=0, description="Root of every random stream of the run.")
-    replications: int = Field(1000, ge=1)
 
 
 class Scenario(ScenarioBase):

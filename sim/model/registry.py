@@ -1,0 +1,156 @@
+"""Which model a scenario runs: one registry from a scenario's ``model:`` to its schema and its
+factory, and loading a scenario through it.
+
+A built-in model is a sub-package of :mod:`sim.model` (a folder: its schema, its mechanisms,
+its presentation) that exports ``MODEL``, a :class:`ModelDefinition`; the registry finds them
+by listing the folder, so nothing here names one. The built-in model marked ``default`` runs
+when a scenario has no ``model:`` key. Any other ``model:`` value is a user model, a Python
+callable ``module.path:attribute`` (:mod:`sim.model.user`), imported here, one layer above
+scenario loading, which never imports user code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from sim.errors import InputError
+from sim.model.interface import Model
+from sim.scenario import OVERRIDE_FILE, Document, apply_overrides, load_document, validate
+from sim.scenario.base import ScenarioBase
+from sim.scenario.distributions import Dist, ParamInfo, iter_params
+from sim.scenario.user import UserScenario, iter_user_params
+
+__all__ = [
+    "ModelDefinition",
+    "build_model",
+    "builtin_models",
+    "default_model",
+    "load_scenario",
+    "scenario_params",
+]
+
+
+@dataclass(frozen=True)
+class ModelDefinition:
+    """A built-in model: the ``model:`` name that selects it, its scenario schema, and the
+    factory that builds the model from a validated scenario. ``default`` marks the model a
+    scenario without ``model:`` runs (exactly one built-in model has it)."""
+
+    name: str
+    schema: type[ScenarioBase]
+    factory: Callable[[Any], Model]
+    description: str = ""
+    default: bool = False
+
+
+@cache
+def builtin_models() -> dict[str, ModelDefinition]:
+    """Every built-in model, by name: each sub-package of :mod:`sim.model` exporting ``MODEL``."""
+    import sim.model
+
+    found: dict[str, ModelDefinition] = {}
+    for info in pkgutil.iter_modules(sim.model.__path__):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"sim.model.{info.name}")
+        definition = getattr(module, "MODEL", None)
+        if isinstance(definition, ModelDefinition):
+            found[definition.name] = definition
+    defaults = [d.name for d in found.values() if d.default]
+    if len(defaults) != 1:  # pragma: no cover - a packaging mistake, not user input
+        raise RuntimeError(f"expected one default built-in model, found {defaults}")
+    return found
+
+
+def default_model() -> ModelDefinition:
+    """The built-in model a scenario without ``model:`` runs."""
+    return next(d for d in builtin_models().values() if d.default)
+
+
+def _definition(model_value: object) -> ModelDefinition | None:
+    """The built-in model a ``model:`` value selects (None: a user model)."""
+    if model_value is None:
+        return default_model()
+    if isinstance(model_value, str):
+        return builtin_models().get(model_value)
+    return None
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[ScenarioBase, Document]:
+    """Read, merge (``extends``), override (``--set``) and validate a scenario file.
+
+    The document's ``model`` key picks the schema: absent or a built-in model's name, that
+    model's schema; anything else, a :class:`UserScenario`. For a user scenario, ``model_dir``
+    is resolved to an absolute folder (relative to the file that set it; by default the
+    scenario file's folder), in the scenario and in ``document.data`` alike, and the model is
+    imported to check it names a callable.
+
+    Raises :class:`sim.errors.InputError` with every problem found, each at its file and line.
+    """
+    document = apply_overrides(load_document(path), overrides)
+    definition = _definition(document.data.get("model"))
+    if definition is not None:
+        return validate(document, definition.schema), document
+    scenario = validate(document, UserScenario)
+    return _check_user_model(scenario, document), document
+
+
+def _check_user_model(scenario: UserScenario, document: Document) -> UserScenario:
+    """Resolve ``model_dir`` and import the model; problems at the ``model``/``model_dir`` key."""
+    from sim.model.user import ModelImportError, import_model
+
+    scenario_dir = document.path.parent
+    if scenario.model_dir is None:
+        folder = scenario_dir
+    else:
+        written_in = document.locate(("model_dir",), value=True).file
+        base = scenario_dir if written_in == OVERRIDE_FILE else Path(written_in).parent
+        folder = base / scenario.model_dir
+        if not folder.is_dir():
+            problem = document.problem(
+                ("model_dir",), f"no such folder: {os.path.normpath(folder)}"
+            )
+            raise InputError([problem])
+    resolved = str(folder.resolve())
+    document.data["model_dir"] = resolved
+    scenario = scenario.model_copy(update={"model_dir": resolved})
+    try:
+        import_model(scenario.model, Path(resolved))
+    except ModelImportError as error:
+        raise InputError([document.problem(("model",), str(error))]) from None
+    return scenario
+
+
+def build_model(scenario: BaseModel, source_dir: Path | None = None) -> Model:
+    """The model a validated scenario asks for.
+
+    A built-in model's scenario (an instance of its schema) gives that model; a
+    :class:`UserScenario` a :class:`~sim.model.user.UserModel`, whose module is imported from
+    ``scenario.model_dir`` (relative to ``source_dir``, the scenario file's folder) or
+    ``source_dir``. Raises :class:`sim.model.user.ModelImportError` if the user model cannot be
+    imported or is not callable; TypeError for anything else.
+    """
+    if isinstance(scenario, UserScenario):
+        from sim.model.user import UserModel
+
+        return UserModel(scenario, source_dir)
+    for definition in builtin_models().values():
+        if type(scenario) is definition.schema:
+            return definition.factory(scenario)
+    raise TypeError(f"not a scenario: {type(scenario).__name__}")
+
+
+def scenario_params(scenario: ScenarioBase) -> list[tuple[str, ParamInfo, Dist]]:
+    """Every uncertain parameter of a scenario of any model: ``(key path, info, Dist)``."""
+    if isinstance(scenario, UserScenario):
+        return iter_user_params(scenario)
+    return list(iter_params(scenario))
