@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sim.model.interface import Model, OutcomeSpec, Presentation, ReplicationResult, presentation_of
+from sim.results.metadata import field_metadata, schema_metadata
 from sim.runner.executors import Executor, make_executor
 from sim.seeding import Streams
 
@@ -221,23 +222,6 @@ def chunk_ranges(replications: int, workers: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, replications)) for start in range(0, replications, size)]
 
 
-#: The schema metadata key of a results table that holds the model's presentation (JSON).
-PRESENTATION_KEY = "sim.presentation"
-
-
-def field_metadata(spec: OutcomeSpec) -> dict[str, str]:
-    """An outcome spec as Arrow field metadata (what :func:`spec_from_field` reads back)."""
-    import json
-
-    return {
-        "kind": spec.kind,
-        "description": spec.description,
-        "unit": spec.unit,
-        "nullable": "true" if spec.nullable else "false",
-        "categories": json.dumps(list(spec.categories)),
-    }
-
-
 def _assemble(
     chunks: list[ChunkResult],
     specs: list[OutcomeSpec],
@@ -277,8 +261,8 @@ def _assemble(
             pa.field(spec.name, arrow_type, nullable=spec.nullable, metadata=field_metadata(spec))
         )
         columns.append(column)
-    schema_metadata = {PRESENTATION_KEY: (presentation or Presentation()).to_json()}
-    table = pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=schema_metadata))
+    schema = pa.schema(fields, metadata=schema_metadata(presentation))
+    table = pa.Table.from_arrays(columns, schema=schema)
     series: dict[str, np.ndarray] = {}
     for name in series_names:
         parts = [chunk.series[name] for chunk in chunks]
