@@ -1,3 +1,80 @@
-"""Scenario simulation engine for the 2025-26 Lithuania-Belarus truck standoff."""
+"""Scenario simulation engine for the 2025-26 Lithuania-Belarus truck standoff.
+
+The Python API (see :mod:`sim.api` and the README):
+
+- :func:`load` a scenario file (``extends``, overrides, validation);
+- :func:`run` its Monte Carlo replications into a :class:`RunResult` (``.runs``, ``.summary``,
+  ``.series``, ``.to_pandas()``, ``.save(folder)``, ``RunResult.open(folder)``);
+- :func:`sweep` a parameter sweep into a :class:`SweepResult`;
+- :func:`compare` two runs (a :class:`Comparison`), :func:`report` a folder as HTML,
+  :func:`discover` the parameter ranges behind an outcome (PRIM).
+
+Bad input raises :class:`InputError`, whose ``problems`` say file, line, column and key.
+"""
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from sim.api import (
+        Comparison,
+        RunResult,
+        SweepResult,
+        compare,
+        discover,
+        load,
+        load_sweep,
+        plan_sweep,
+        report,
+        run,
+        sweep,
+    )
+    from sim.errors import InputError, Problem
+
+_API = (
+    "Comparison",
+    "RunResult",
+    "SweepResult",
+    "compare",
+    "discover",
+    "load",
+    "load_sweep",
+    "plan_sweep",
+    "report",
+    "run",
+    "sweep",
+)
+_ERRORS = ("InputError", "Problem")
+
+
+def __getattr__(name: str) -> object:
+    """The API's names, imported on first use (``import sim`` stays cheap: no scipy, no
+    pyarrow until a function is called)."""
+    if name in _API:
+        from sim import api
+
+        return getattr(api, name)
+    if name in _ERRORS:
+        from sim import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+__all__ = [
+    "Comparison",
+    "InputError",
+    "Problem",
+    "RunResult",
+    "SweepResult",
+    "__version__",
+    "compare",
+    "discover",
+    "load",
+    "load_sweep",
+    "plan_sweep",
+    "report",
+    "run",
+    "sweep",
+]

@@ -1,8 +1,10 @@
-"""The command line: ``sim run``, ``sim validate``, ``sim params``.
+"""The command line: ``sim run``, ``validate``, ``params``, ``sweep``, ``compare``, ``report``,
+``discover``.
 
-Thin by design: parse arguments, call the scenario, runner and results packages, and map
-failures to exit codes in one place (0 success, 2 bad input, 1 any other failure, 130
-interrupted). Bad input is printed as ``FILE:LINE:COL: KEY.PATH: message``, never a traceback.
+Parsing and printing over the Python API (:mod:`sim.api`), nothing else: each command parses
+its arguments, calls the API and prints what it returns. Failures map to exit codes in one
+place (0 success, 2 bad input, 1 any other failure, 130 interrupted). Bad input is printed as
+``FILE:LINE:COL: KEY.PATH: message``, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import __version__
-from sim.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, Problem
+from sim.errors import ARGUMENTS, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, Problem
 
 EXIT_INTERRUPTED = 130
-ARGUMENTS = "<command line>"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -284,90 +285,58 @@ def _check_out(out: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.model import build_model, load_scenario
-    from sim.results import format_summary_table
-    from sim.results.run_folder import write_run
-    from sim.runner import run_replications
+    from sim import api
 
     _check_executor(args)
-    scenario, _ = load_scenario(args.scenario, _overrides(args))
+    scenario = api.load(args.scenario, _overrides(args))
     _check_out(args.out)
-    model = build_model(scenario, args.scenario.parent)
-    final_dir = args.out / scenario.name
-    workers = args.workers or os.cpu_count() or 1
-    adaptive = None
-    if args.precision is not None:
-        from sim.runner.adaptive import main_outcomes, parse_precision, run_to_precision
-
-        adaptive = run_to_precision(
-            model,
-            seed=scenario.seed,
-            precision=parse_precision(args.precision),
-            first=scenario.replications,
-            max_replications=args.max_replications,
-            outcomes=main_outcomes(model, args.precision_outcomes),
-            workers=workers,
-            progress=not args.quiet,
-            executor=args.executor,
-            scheduler=args.scheduler,
-        )
-        output = adaptive.output
-        scenario = scenario.model_copy(update={"replications": adaptive.replications})
-    else:
+    if args.precision is None:
         for option in ("max_replications", "precision_outcomes"):
             if getattr(args, option) is not None:
                 flag = "--" + option.replace("_", "-")
-                message = "only applies with --precision"
-                raise InputError([Problem(ARGUMENTS, 1, 1, flag, message)])
-        output = run_replications(
-            model,
-            seed=scenario.seed,
-            replications=scenario.replications,
-            workers=workers,
-            progress=not args.quiet,
-            executor=args.executor,
-            scheduler=args.scheduler,
-        )
-    specs = model.outcome_specs()
-    summary = write_run(
-        final_dir,
+                raise InputError([Problem(ARGUMENTS, 1, 1, flag, "only applies with --precision")])
+    result = api.run(
         scenario,
-        specs,
-        output,
-        command=["sim", *args.argv],
+        workers=args.workers,
         executor=args.executor,
-        manifest_extra={"precision": adaptive.manifest_entry()} if adaptive else None,
+        precision=args.precision,
+        progress=not args.quiet,
+        scheduler=args.scheduler,
+        max_replications=args.max_replications,
+        precision_outcomes=args.precision_outcomes,
     )
+    final_dir = result.save(args.out / result.name, command=["sim", *args.argv])
     if not args.quiet:
-        print(format_summary_table(summary, specs))
-    if adaptive is not None:
-        print(adaptive.message(), file=sys.stderr)
-    rate = scenario.replications / output.elapsed_seconds if output.elapsed_seconds else 0.0
+        print(result.table())
+    if result.precision is not None:
+        print(result.precision.message(), file=sys.stderr)
+    rate = result.replications / result.elapsed_seconds if result.elapsed_seconds else 0.0
     print(
-        f"{scenario.replications} replications in {output.elapsed_seconds:.1f} s "
-        f"({rate:.0f}/s on {output.workers} worker(s)); wrote {final_dir}/",
+        f"{result.replications} replications in {result.elapsed_seconds:.1f} s "
+        f"({rate:.0f}/s on {result.workers} worker(s)); wrote {final_dir}/",
         file=sys.stderr,
     )
     return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.model import load_scenario
-    from sim.scenario.yamlio import load_document
-    from sim.sweep import load_sweep, looks_like_sweep
+    from sim import api
+    from sim.scenario import load_document
+    from sim.sweep import looks_like_sweep
+    from sim.sweep.design import build_design
 
     problems: list[Problem] = []
     for path in args.files:
         try:
             if looks_like_sweep(load_document(path).data):
-                loaded = load_sweep(path)
-                points = _design_points(loaded)
+                loaded = api.load_sweep(path)
+                points = build_design(loaded.spec).points
                 print(
                     f"{path}: ok (sweep {loaded.spec.name!r}, {loaded.spec.method}, "
                     f"{points:,} points x {loaded.spec.replications} replications)"
                 )
                 continue
-            scenario, _ = load_scenario(path, args.overrides)
+            scenario: Any = api.load(path, args.overrides)
         except InputError as error:
             problems.extend(error.problems)
             continue
@@ -378,9 +347,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from sim.model import load_scenario, scenario_params
+    from sim import api
+    from sim.model import scenario_params
 
-    scenario, _ = load_scenario(args.scenario, args.overrides)
+    scenario = api.load(args.scenario, args.overrides)
     rows = [("parameter", "drawn per", "unit", "value")]
     rows += [
         (path, info.scope, info.unit, dist.describe())
@@ -396,44 +366,25 @@ def cmd_params(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _design_points(loaded: Any) -> int:
-    from sim.sweep.design import build_design
-
-    return build_design(loaded.spec).points
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.sweep import load_sweep, run_sweep
-    from sim.sweep.run import (
-        automatic_chunk_runs,
-        cpu_count,
-        default_progress,
-        describe_plan,
-        format_sweep_summary,
-        prepare,
-    )
+    from sim import api
     from sim.sweep.store import WorkFolder
 
     _check_executor(args)
-    loaded = load_sweep(args.sweep)
-    workers = args.workers or cpu_count()
+    loaded = api.load_sweep(args.sweep)
     if args.dry_run:
-        prepared = prepare(loaded, probe_seconds=2.0, max_probe_runs=200)
-        chunk_runs = loaded.spec.chunk_runs or automatic_chunk_runs(
-            prepared.seconds_per_run, prepared.total_runs, workers
-        )
-        print(describe_plan(prepared, workers, chunk_runs))
+        print(api.plan_sweep(loaded, args.workers))
         return EXIT_OK
     work = WorkFolder.for_output(args.out / loaded.spec.name)
     try:
-        outcome = run_sweep(
+        result = api.sweep(
             loaded,
             out=args.out,
-            workers=workers,
+            workers=args.workers,
             executor=args.executor,
+            progress=not args.quiet,
             scheduler=args.scheduler,
             resume=args.resume,
-            progress=None if args.quiet else default_progress,
             command=["sim", *args.argv],
         )
     except KeyboardInterrupt:
@@ -456,43 +407,42 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             )
             return EXIT_FAILURE
         raise
-    failed = outcome.failed
+    summary = result.summary
     print(
-        f"{outcome.points:,} points, {outcome.runs:,} runs ({failed:,} failed"
-        + (f", {outcome.resumed_runs:,} from the interrupted run" if outcome.resumed_runs else "")
-        + f") in {outcome.elapsed_seconds:.1f} s; wrote {outcome.folder}/",
+        f"{summary['points']:,} points, {result.runs_count:,} runs ({result.failed:,} failed"
+        + (f", {result.resumed_runs:,} from the interrupted run" if result.resumed_runs else "")
+        + f") in {result.elapsed_seconds:.1f} s; wrote {result.folder}/",
         file=sys.stderr,
     )
     if not args.quiet:
-        print(format_sweep_summary(outcome.summary, outcome.folder))
+        print(result.table())
     return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.analysis.compare import compare_folders, format_comparison
-    from sim.results import to_json
+    from sim import api
 
-    result = compare_folders(args.dir_a, args.dir_b, unpaired=args.unpaired)
+    comparison = api.compare(args.dir_a, args.dir_b, paired=False if args.unpaired else None)
     if args.format == "json":
-        print(to_json(result))
+        print(comparison.to_json())
     else:
-        print(format_comparison(result), end="")
+        print(comparison.table(), end="")
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.analysis.report import build_report
+    from sim import api
 
-    print(build_report(args.folder))
+    print(api.report(args.folder))
     return EXIT_OK
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
     import json
 
-    from sim.analysis.discover import discover, format_discovery, write_discovery
+    from sim import api
 
-    found = discover(
+    box = api.discover(
         args.sweep_dir,
         args.outcome,
         above=args.above,
@@ -505,14 +455,15 @@ def cmd_discover(args: argparse.Namespace) -> int:
         step=args.step,
         null_as=args.null_as,
     )
-    for note in found.notes:
+    for note in box.pop("notes"):
         print(f"note: {note}", file=sys.stderr)
-    path = write_discovery(args.sweep_dir, found.entry)
     if args.format == "json":
-        print(json.dumps(found.entry, indent=2))
+        print(json.dumps(box, indent=2))
     else:
-        print(format_discovery(found.entry))
-    print(f"wrote {path}", file=sys.stderr)
+        from sim.analysis.discover import format_discovery
+
+        print(format_discovery(box))
+    print(f"wrote {args.sweep_dir / 'discovery.json'}", file=sys.stderr)
     return EXIT_OK
 
 

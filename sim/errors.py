@@ -21,6 +21,9 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 """Bad input: a scenario, a sweep or an argument; the problems are on stderr."""
 
+ARGUMENTS = "<command line>"
+"""The file name of a problem with an argument (of a command, or of an API call)."""
+
 TOP_PATH = "(top)"
 """How an empty key path (the document as a whole) is printed."""
 

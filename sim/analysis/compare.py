@@ -176,6 +176,12 @@ def load_run_folder(path: Path, label: str = "DIR") -> RunFolder:
         raise InputError([_problem(summary_path, label, message)]) from None
     if not isinstance(summary, dict):
         raise InputError([_problem(summary_path, label, "summary.json is not a JSON object")])
+    return run_data(table, summary, path, label)
+
+
+def run_data(table: pa.Table, summary: dict[str, Any], path: Path, label: str = "DIR") -> RunFolder:
+    """A run's table and summary (read from a folder or in memory) checked for comparison."""
+    runs_path = path / "runs.parquet"
     if "point" in table.column_names:
         message = "has a `point` column: a sweep's runs, not a run folder's"
         raise InputError([_problem(runs_path, label, message)])

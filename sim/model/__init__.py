@@ -5,6 +5,18 @@ that maps a scenario's ``model:`` to a model (:mod:`sim.model.registry`), the bu
 
 from __future__ import annotations
 
-from sim.model.registry import build_model, load_scenario, scenario_params
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.model.registry import build_model, load_scenario, scenario_params
 
 __all__ = ["build_model", "load_scenario", "scenario_params"]
+
+
+def __getattr__(name: str) -> object:
+    """The registry's functions, imported on first use (the interface stays light)."""
+    if name in __all__:
+        from sim.model import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'sim.model' has no attribute {name!r}")

@@ -1,0 +1,573 @@
+"""The Python API: what the command line does, as functions that take and return objects.
+
+::
+
+    import sim
+
+    scenario = sim.load("scenarios/baseline.yaml", overrides=["fleet.trucks_in_belarus=1500"])
+    result = sim.run(scenario, replications=500, seed=1)
+    result.to_pandas()                   # one row per replication
+    result.summary["metrics"]["release_day"]["p50"]
+    result.save("results/baseline")      # the same folder `sim run` writes
+
+    other = sim.run("scenarios/no-us-mediation.yaml", replications=500, seed=1)
+    print(sim.compare(result, other))    # paired: both ran from seed 1
+
+Every function takes in-memory results or folders on disk, and raises
+:class:`sim.errors.InputError` (its ``problems`` list each ``FILE:LINE:COL: KEY.PATH: message``)
+for bad input, as the command line does before it exits with status 2. Nothing here prints
+unless asked for a progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from sim.errors import ARGUMENTS, InputError, Problem
+from sim.model.interface import OutcomeSpec, Presentation, presentation_of
+from sim.model.registry import build_model, load_scenario
+from sim.results.metadata import presentation_from_schema, specs_from_schema
+from sim.scenario.base import ScenarioBase
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.runner.executors import Executor
+    from sim.sweep import LoadedSweep
+
+__all__ = [
+    "Comparison",
+    "RunResult",
+    "SweepResult",
+    "compare",
+    "discover",
+    "load",
+    "report",
+    "run",
+    "sweep",
+]
+
+#: The files of a run folder that hold results (the rest: provenance).
+RUN_FILES = ("runs.parquet", "summary.json", "timeseries.parquet", "scenario.resolved.yaml")
+
+
+def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> ScenarioBase:
+    """Read, merge (``extends``), override and validate a scenario file.
+
+    ``overrides`` are ``KEY.PATH=VALUE`` strings, as ``--set`` takes them. Returns the
+    validated scenario (a pydantic model of its model's schema, every default filled in).
+    Raises :class:`InputError` with every problem found.
+    """
+    scenario, _ = load_scenario(Path(path), list(overrides))
+    return scenario
+
+
+@dataclass
+class RunResult:
+    """The replications of one scenario, in memory: what a run folder holds.
+
+    - ``runs``: one row per replication (``replication``, ``seed``, one column per outcome),
+      the table of ``runs.parquet``;
+    - ``summary``: the statistics of ``summary.json``;
+    - ``series``: the daily quantile bands of ``timeseries.parquet`` (empty if the model has no
+      series); ``series_values``: each series as an ``(N, days)`` array (in memory only: a
+      folder keeps the bands);
+    - ``scenario``: the scenario as run (resolved: every default, the seed and replications);
+    - ``specs`` and ``presentation``: what the model says of its outcomes;
+    - ``folder``: where it was saved or opened from (None until then).
+    """
+
+    scenario: BaseModel | None
+    runs: pa.Table
+    summary: dict[str, Any]
+    series: pa.Table
+    specs: list[OutcomeSpec]
+    presentation: Presentation
+    series_values: dict[str, np.ndarray] = field(default_factory=dict)
+    elapsed_seconds: float = 0.0
+    workers: int = 1
+    executor: str = "local"
+    precision: Any = None
+    folder: Path | None = None
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return str(self.summary.get("scenario") or getattr(self.scenario, "name", "run"))
+
+    @property
+    def replications(self) -> int:
+        return int(self.runs.num_rows)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """``runs`` as a pandas DataFrame (needs pandas)."""
+        return self.runs.to_pandas()
+
+    def table(self) -> str:
+        """The summary as the terminal table ``sim run`` prints."""
+        from sim.results import format_summary_table
+
+        return format_summary_table(self.summary, self.specs)
+
+    def save(self, folder: str | os.PathLike[str], *, command: Sequence[str] | None = None) -> Path:
+        """Write the run folder ``folder`` atomically (the files ``sim run`` writes); returns it.
+
+        An existing folder is replaced whole. ``command`` is recorded in ``manifest.json``.
+        """
+        from sim.results import make_manifest
+        from sim.results.run_folder import write_run
+
+        if self.scenario is None:
+            raise ValueError("this result has no scenario to save (it was opened from a folder)")
+        target = Path(folder)
+        extra = {"precision": self.precision.manifest_entry()} if self.precision else None
+        write_run(
+            target,
+            self.scenario,
+            runs=self.runs,
+            summary=self.summary,
+            bands=self.series,
+            manifest=make_manifest(
+                list(command or ["sim.run"]), self.elapsed_seconds, self.workers, self.executor
+            ),
+            manifest_extra=extra,
+        )
+        self.folder = target
+        return target
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str]) -> RunResult:
+        """A run folder read back (``runs``, ``summary``, ``series``; the scenario as written).
+
+        Raises :class:`InputError` naming the folder if it is not a readable run folder.
+        """
+        from sim.files import folder_kind
+
+        path = Path(folder)
+        folder_kind(path, ("run",))
+        runs = _read_parquet(path / "runs.parquet")
+        summary = _read_json(path / "summary.json")
+        series_path = path / "timeseries.parquet"
+        series = _read_parquet(series_path) if series_path.is_file() else pa.table({})
+        manifest_path = path / "manifest.json"
+        manifest = _read_json(manifest_path) if manifest_path.is_file() else None
+        return cls(
+            scenario=_resolved_scenario(path),
+            runs=runs,
+            summary=summary,
+            series=series,
+            specs=specs_from_schema(runs.schema),
+            presentation=presentation_from_schema(runs.schema),
+            folder=path,
+            manifest=manifest,
+            executor=str((manifest or {}).get("executor", "local")),
+            workers=int((manifest or {}).get("workers", 1)),
+            elapsed_seconds=float((manifest or {}).get("elapsed_seconds", 0.0)),
+        )
+
+
+def _problem(path: Path, message: str) -> InputError:
+    return InputError([Problem(str(path), 1, 1, "", message)])
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except Exception as error:  # any Arrow error: not Parquet, truncated...
+        raise _problem(path, f"cannot read: {type(error).__name__}: {error}") from None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _problem(path, f"cannot read: {error}") from None
+    if not isinstance(data, dict):
+        raise _problem(path, "is not a JSON object")
+    return data
+
+
+def _resolved_scenario(folder: Path) -> BaseModel | None:
+    """The scenario of a run folder (its ``scenario.resolved.yaml``), or None if unreadable."""
+    path = folder / "scenario.resolved.yaml"
+    if not path.is_file():
+        return None
+    try:
+        return load(path)
+    except (InputError, OSError):
+        return None
+
+
+def _scenario(scenario_or_path: BaseModel | str | os.PathLike[str]) -> tuple[BaseModel, Path]:
+    """A validated scenario and the folder its user model (if any) is found from."""
+    if isinstance(scenario_or_path, BaseModel):
+        return scenario_or_path, Path.cwd()
+    path = Path(scenario_or_path)
+    return load(path), path.parent
+
+
+def _check_count(value: int | None, what: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InputError(
+            [Problem(ARGUMENTS, 1, 1, what, f"must be a whole number >= 1, got {value!r}")]
+        )
+
+
+def run(
+    scenario_or_path: BaseModel | str | os.PathLike[str],
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    executor: str | Executor = "local",
+    precision: float | str | None = None,
+    progress: bool = False,
+    *,
+    scheduler: str | None = None,
+    max_replications: int | None = None,
+    precision_outcomes: str | Sequence[str] | None = None,
+) -> RunResult:
+    """Monte Carlo replications of a scenario (an object from :func:`load`, or a path).
+
+    ``replications`` and ``seed`` default to the scenario's. ``workers`` None uses every core;
+    1 runs in this process. ``executor`` is ``"local"`` (processes), ``"dask"`` (a local
+    cluster, or the cluster whose scheduler is at ``scheduler``) or an executor object, used
+    as is. With ``precision`` (a fraction such as 0.02, or ``"2%"``) replications are added in
+    batches, starting from ``replications``, until the 95% CI half-width of each main outcome's
+    mean (or of ``precision_outcomes``) is at most that share of its mean, or
+    ``max_replications`` is reached (default 20 times the first batch).
+
+    The result equals, table for table, the folder ``sim run`` writes for the same scenario and
+    seed, whatever ``workers`` and ``executor`` are.
+    """
+    from sim.results.summary import series_bands, summarize
+    from sim.runner import run_replications
+
+    scenario, source_dir = _scenario(scenario_or_path)
+    _check_count(replications, "replications")
+    updates: dict[str, Any] = {}
+    if replications is not None:
+        updates["replications"] = int(replications)
+    if seed is not None:
+        updates["seed"] = seed
+    if updates:
+        scenario = type(scenario).model_validate(
+            {**scenario.model_dump(mode="json", by_alias=True), **updates}
+        )
+    model = build_model(scenario, source_dir)
+    count = int(scenario.replications)  # type: ignore[attr-defined]
+    root_seed = int(scenario.seed)  # type: ignore[attr-defined]
+    executor_name = executor if isinstance(executor, str) else type(executor).__name__
+    adaptive = None
+    if precision is not None:
+        from sim.runner.adaptive import main_outcomes, parse_precision, run_to_precision
+
+        target = parse_precision(precision) if isinstance(precision, str) else float(precision)
+        if isinstance(precision, float | int) and not 0 < target <= 1:
+            parse_precision(str(precision))  # the same message as the command line's
+        adaptive = run_to_precision(
+            model,
+            seed=root_seed,
+            precision=target,
+            first=count,
+            max_replications=max_replications,
+            outcomes=main_outcomes(model, precision_outcomes),
+            workers=workers,
+            progress=progress,
+            executor=executor,
+            scheduler=scheduler,
+        )
+        output = adaptive.output
+        scenario = scenario.model_copy(update={"replications": adaptive.replications})
+    else:
+        for value, flag in (
+            (max_replications, "--max-replications"),
+            (precision_outcomes, "--precision-outcomes"),
+        ):
+            if value is not None:
+                raise InputError([Problem(ARGUMENTS, 1, 1, flag, "only applies with --precision")])
+        output = run_replications(
+            model,
+            seed=root_seed,
+            replications=count,
+            workers=workers,
+            progress=progress,
+            executor=executor,
+            scheduler=scheduler,
+        )
+    specs = list(model.outcome_specs())
+    name = str(scenario.name)  # type: ignore[attr-defined]
+    return RunResult(
+        scenario=scenario,
+        runs=output.table,
+        summary=summarize(output.table, specs, scenario=name, seed=root_seed),
+        series=series_bands(output.series),
+        specs=specs,
+        presentation=presentation_of(model),
+        series_values=output.series,
+        elapsed_seconds=output.elapsed_seconds,
+        workers=output.workers,
+        executor=executor_name,
+        precision=adaptive,
+    )
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep's folder (sweeps stream to disk: the folder is the result).
+
+    ``summary`` is ``summary.json``; the tables are read on demand: :meth:`design`,
+    :meth:`runs`, :meth:`points`, and :meth:`sensitivity` (Sobol and Morris sweeps).
+    ``points_run``, ``failed`` and ``resumed_runs`` say what this call did.
+    """
+
+    folder: Path
+    summary: dict[str, Any]
+    elapsed_seconds: float = 0.0
+    workers: int = 1
+    resumed_runs: int = 0
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str]) -> SweepResult:
+        """A sweep folder read back; :class:`InputError` if it is not one."""
+        from sim.files import folder_kind
+
+        path = Path(folder)
+        folder_kind(path, ("sweep",))
+        return cls(path, _read_json(path / "summary.json"))
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("sweep", self.folder.name))
+
+    @property
+    def runs_count(self) -> int:
+        return int(self.summary.get("runs", 0))
+
+    @property
+    def failed(self) -> int:
+        return int(self.summary.get("failed_runs", 0))
+
+    def design(self) -> pa.Table:
+        return _read_parquet(self.folder / "design.parquet")
+
+    def runs(self) -> pa.Table:
+        return _read_parquet(self.folder / "runs.parquet")
+
+    def points(self) -> pa.Table:
+        return _read_parquet(self.folder / "points.parquet")
+
+    def sensitivity(self) -> dict[str, Any] | None:
+        path = self.folder / "sensitivity.json"
+        return _read_json(path) if path.is_file() else None
+
+    def table(self) -> str:
+        """The sweep's headline, as ``sim sweep`` prints it."""
+        from sim.sweep.run import format_sweep_summary
+
+        return format_sweep_summary(self.summary, self.folder)
+
+
+def sweep(
+    sweep_or_path: str | os.PathLike[str] | LoadedSweep,
+    out: str | os.PathLike[str] = "results",
+    workers: int | None = None,
+    executor: str = "local",
+    progress: bool = False,
+    *,
+    scheduler: str | None = None,
+    resume: bool = False,
+    command: Sequence[str] | None = None,
+) -> SweepResult:
+    """Run (or, with ``resume``, continue) the sweep file ``sweep_or_path`` into
+    ``out/NAME/``; returns its folder as a :class:`SweepResult`.
+
+    An interrupted sweep keeps its finished chunks; ``resume=True`` continues it to the same
+    result. Runs that raise are recorded (``error``) and the sweep goes on.
+    """
+    from sim.sweep import LoadedSweep as Loaded
+    from sim.sweep import run_sweep
+    from sim.sweep.run import cpu_count, default_progress
+
+    loaded = sweep_or_path if isinstance(sweep_or_path, Loaded) else load_sweep(sweep_or_path)
+    used = workers or cpu_count()
+    outcome = run_sweep(
+        loaded,
+        out=Path(out),
+        workers=used,
+        executor=executor,
+        scheduler=scheduler,
+        resume=resume,
+        progress=default_progress if progress else None,
+        command=list(command or ["sim.sweep"]),
+    )
+    return SweepResult(
+        outcome.folder,
+        outcome.summary,
+        outcome.elapsed_seconds,
+        outcome.workers,
+        outcome.resumed_runs,
+    )
+
+
+def load_sweep(path: str | os.PathLike[str]) -> LoadedSweep:
+    """Read and check a sweep file and its base scenario (:class:`InputError` on any problem)."""
+    from sim.sweep import load_sweep as load
+
+    return load(Path(path))
+
+
+def plan_sweep(
+    sweep_or_path: str | os.PathLike[str] | LoadedSweep, workers: int | None = None
+) -> str:
+    """What a sweep would do and about how long it would take (a short timing run), as text:
+    ``sim sweep --dry-run``. Runs nothing else and writes nothing."""
+    from sim.sweep import LoadedSweep as Loaded
+    from sim.sweep.run import automatic_chunk_runs, cpu_count, describe_plan, prepare
+
+    loaded = sweep_or_path if isinstance(sweep_or_path, Loaded) else load_sweep(sweep_or_path)
+    used = workers or cpu_count()
+    prepared = prepare(loaded, probe_seconds=2.0, max_probe_runs=200)
+    chunk_runs = loaded.spec.chunk_runs or automatic_chunk_runs(
+        prepared.seconds_per_run, prepared.total_runs, used
+    )
+    return describe_plan(prepared, used, chunk_runs)
+
+
+@dataclass
+class Comparison:
+    """Metric by metric differences B - A of two runs (see :mod:`sim.analysis.compare`).
+
+    ``data`` is what ``sim compare --format json`` prints: ``paired``, ``metrics`` (per outcome:
+    ``mean_a``, ``mean_b``, ``diff``, ``ci95``, ``p_value``...), ``categories``.
+    """
+
+    data: dict[str, Any]
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.data.get("paired"))
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.data.get("metrics", {}))
+
+    @property
+    def categories(self) -> dict[str, Any]:
+        return dict(self.data.get("categories", {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    def to_json(self) -> str:
+        from sim.files import to_json
+
+        return to_json(self.data)
+
+    def table(self) -> str:
+        """The terminal table ``sim compare`` prints."""
+        from sim.analysis.compare import format_comparison
+
+        return format_comparison(self.data)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _run_data(value: RunResult | str | os.PathLike[str], label: str) -> Any:
+    from sim.analysis.compare import load_run_folder, run_data
+
+    if isinstance(value, RunResult):
+        where = value.folder or Path(f"<{value.name}>")
+        return run_data(value.runs, value.summary, where, label)
+    return load_run_folder(Path(value), label)
+
+
+def compare(
+    a: RunResult | str | os.PathLike[str],
+    b: RunResult | str | os.PathLike[str],
+    paired: bool | None = None,
+) -> Comparison:
+    """Compare run B with run A (each a :class:`RunResult` or a run folder).
+
+    ``paired`` None pairs the runs replication by replication when they share a seed (common
+    random numbers: narrower intervals); False compares them as independent samples; True
+    requires pairing (an :class:`InputError` if the seeds differ).
+    """
+    from sim.analysis.compare import compare_runs
+
+    problems: list[Problem] = []
+    loaded = []
+    for value, label in ((a, "DIR_A"), (b, "DIR_B")):
+        try:
+            loaded.append(_run_data(value, label))
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    result = compare_runs(loaded[0], loaded[1], unpaired=paired is False)
+    if paired is True and not result.get("paired"):
+        raise InputError(
+            [
+                Problem(
+                    ARGUMENTS,
+                    1,
+                    1,
+                    "paired",
+                    "the runs cannot be paired: they do not share a seed and replications",
+                )
+            ]
+        )
+    return Comparison(result)
+
+
+def _folder_of(value: RunResult | SweepResult | str | os.PathLike[str]) -> Path:
+    if isinstance(value, RunResult | SweepResult):
+        if value.folder is None:
+            raise ValueError("this result is in memory only: save it first (result.save(folder))")
+        return Path(value.folder)
+    return Path(value)
+
+
+def report(result_or_folder: RunResult | SweepResult | str | os.PathLike[str]) -> Path:
+    """Write ``plots/`` and a self-contained ``report.html`` into a run or sweep folder (a
+    saved :class:`RunResult`, a :class:`SweepResult`, or a path); returns the HTML's path."""
+    from sim.analysis.report import build_report
+
+    return build_report(_folder_of(result_or_folder))
+
+
+def discover(
+    sweep_or_folder: SweepResult | str | os.PathLike[str],
+    outcome: str,
+    *,
+    above: float | None = None,
+    below: float | None = None,
+    write: bool = True,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Scenario discovery (PRIM) on a sweep: the box of parameter ranges where ``outcome`` is
+    likely above (or below) a threshold. ``settings`` are those of ``sim discover``
+    (``threshold_share``, ``per_run``, ``peel_alpha``, ``min_support``, ``min_coverage``,
+    ``step``, ``null_as``). With ``write`` the box is added to the folder's
+    ``discovery.json``, as the command does. Returns the box (with ``notes``)."""
+    from sim.analysis.discover import discover as find_box
+    from sim.analysis.discover import write_discovery
+
+    folder = _folder_of(sweep_or_folder)
+    found = find_box(folder, outcome, above=above, below=below, **settings)
+    if write:
+        write_discovery(folder, found.entry)
+    return {**found.entry, "notes": list(found.notes)}
