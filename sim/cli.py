@@ -353,8 +353,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
-    from sim.scenario.yamlio import load_document
+    from sim.scenario import load_document, load_scenario
     from sim.sweep import load_sweep, looks_like_sweep
 
     problems: list[Problem] = []

@@ -25,7 +25,7 @@ def write_run(
     """Write the run folder of ``output`` (a :class:`sim.runner.RunOutput`) atomically;
     returns its summary (the content of summary.json)."""
     from sim import __version__
-    from sim.scenario.yamlio import dump_yaml
+    from sim.scenario import dump_yaml
 
     name: str = scenario.name  # type: ignore[attr-defined]
     seed: int = scenario.seed  # type: ignore[attr-defined]

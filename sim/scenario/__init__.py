@@ -1,4 +1,9 @@
-"""Scenarios: the schema, YAML loading with positions, and distributions."""
+"""Scenarios: the schema, YAML loading with positions, and distributions.
+
+Modules: ``loading`` (YAML with positions, :class:`Document`), ``merging`` (``extends`` and
+``--set``), ``problems`` (validation errors as problems; pydantic's side in ``pydantic_errors``),
+``dumping`` (YAML out), ``distributions``, ``schema`` and ``user`` (the schemas).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ from pathlib import Path
 
 from sim.errors import InputError
 from sim.scenario.distributions import Dist, ParamInfo, iter_params
+from sim.scenario.dumping import dump_yaml
+from sim.scenario.loading import Document, KeyPath, Position, format_key_path
+from sim.scenario.merging import OVERRIDE_FILE, apply_overrides, load_document, set_value
+from sim.scenario.problems import validate
 from sim.scenario.schema import Scenario
 from sim.scenario.user import UserScenario, iter_user_params
-from sim.scenario.yamlio import OVERRIDE_FILE, Document, apply_overrides, load_document, validate
 
 BUILTIN_MODEL = "standoff"
 """``model:`` of the built-in border-standoff model (also what an absent ``model:`` means)."""
@@ -71,9 +79,18 @@ def scenario_params(scenario: Scenario | UserScenario) -> list[tuple[str, ParamI
 
 __all__ = [
     "BUILTIN_MODEL",
+    "OVERRIDE_FILE",
     "Document",
+    "KeyPath",
+    "Position",
     "Scenario",
     "UserScenario",
+    "apply_overrides",
+    "dump_yaml",
+    "format_key_path",
+    "load_document",
     "load_scenario",
     "scenario_params",
+    "set_value",
+    "validate",
 ]
