@@ -11,6 +11,7 @@ import pytest
 from scenario_yaml import GOOD, Scenario, load_problems, validation_problems, write
 
 from sim.errors import InputError
+from sim.scenario import load_scenario
 from sim.scenario.loading import Position
 from sim.scenario.merging import apply_overrides, load_document, set_value
 from sim.scenario.problems import validate
@@ -121,6 +122,81 @@ def test_malformed_parent_is_reported_in_the_parent() -> None:
     write("child.yaml", "extends: base.yaml\n")
     (problem,) = load_problems("child.yaml")
     assert problem.startswith("base.yaml:2:1: (top): ")
+
+
+BASE_WITH_FLEET = (
+    GOOD
+    + """\
+fleet:
+  trucks: 3
+  value_eur: {dist: uniform, low: 1, high: 2}
+"""
+)
+
+
+def test_a_changed_distribution_type_replaces_the_parents_mapping() -> None:
+    write("base.yaml", BASE_WITH_FLEET)
+    write(
+        "child.yaml",
+        """\
+        extends: base.yaml
+        fleet:
+          value_eur: {dist: lognormal, mu: 1, sd: 2}
+        """,
+    )
+    doc = load_document("child.yaml")
+    assert doc.data["fleet"] == {"trucks": 3, "value_eur": {"dist": "lognormal", "mu": 1, "sd": 2}}
+    assert doc.positions[("fleet", "value_eur", "dist")] == Position("child.yaml", 3, 15)
+    assert ("fleet", "value_eur", "low") not in doc.positions
+    assert ("fleet", "value_eur", "low") not in doc.value_positions
+    assert validate(doc, Scenario).fleet is not None
+
+
+def test_a_changed_distribution_type_reports_the_childs_own_errors() -> None:
+    write("base.yaml", BASE_WITH_FLEET)
+    write(
+        "child.yaml",
+        """\
+        extends: base.yaml
+        fleet:
+          value_eur: {dist: lognormal, mu: 1, sd: x}
+        """,
+    )
+    assert validation_problems(load_document("child.yaml")) == [
+        "child.yaml:3:43: fleet.value_eur.sd: Input should be a valid number, unable to parse "
+        "string as a number (got 'x')"
+    ]
+
+
+def test_the_same_distribution_type_or_no_dist_key_still_merges_key_by_key() -> None:
+    write("base.yaml", BASE_WITH_FLEET)
+    write("same.yaml", "extends: base.yaml\nfleet:\n  value_eur: {dist: uniform, high: 5}\n")
+    write("bare.yaml", "extends: base.yaml\nfleet:\n  value_eur: {high: 5}\n")
+    for name in ("same.yaml", "bare.yaml"):
+        doc = load_document(name)
+        assert doc.data["fleet"]["value_eur"] == {"dist": "uniform", "low": 1, "high": 5}
+        assert doc.positions[("fleet", "value_eur", "low")] == Position("base.yaml", 10, 30)
+
+
+def test_a_changed_distribution_type_in_the_standoff_scenario(tmp_path: Path) -> None:
+    """The case of issue 10: triangular in the baseline, lognormal with a bad sd in the child."""
+    baseline = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
+    (tmp_path / "base.yaml").write_bytes(baseline.read_bytes())
+    write(
+        "child.yaml",
+        """\
+        extends: base.yaml
+        name: child
+        closure:
+          early_end_days: {dist: lognormal, mean: 22, sd: -3}
+        """,
+    )
+    with pytest.raises(InputError) as info:
+        load_scenario("child.yaml")
+    assert [str(problem) for problem in info.value.problems] == [
+        "child.yaml:4:3: closure.early_end_days: lognormal needs mean > 0 and sd > 0 "
+        "(got mean=22, sd=-3)"
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 ``extends: PATH`` at the top level of a file (relative to the file that contains it) loads that
 file first (recursively) and deep-merges this one over it: mappings merge key by key, any other
-value (lists included) replaces the parent's wholesale. The ``extends`` key is dropped. Keys keep
-the position of the file that supplied them. File names in messages are the path given for the
+value (lists included) replaces the parent's wholesale. A distribution is a value too: when both
+mappings have a ``dist:`` key and the child's names another type, the child's mapping replaces the
+parent's (the parent's ``low``/``mode``/``high`` mean nothing to a lognormal). The ``extends`` key
+is dropped. Keys keep the position of the file that supplied them. File names in messages are the path given for the
 top file and, for extended files, that file's directory joined with the ``extends`` value
 (lexically normalised, e.g. ``scenarios/base.yaml``).
 
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, Problem
+from sim.scenario.distributions import TAG_ALIASES
 from sim.scenario.loading import (
     Document,
     KeyPath,
@@ -44,6 +47,7 @@ OVERRIDE_FILE = "--set"
 """The file name of positions that come from overrides."""
 
 _EXTENDS = "extends"
+_DIST = "dist"
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,7 +129,10 @@ def _deep_merge(
     child_pos: PositionMaps,
     out: PositionMaps,
 ) -> dict[str, Any]:
-    """``child`` over ``parent``: mappings merge key by key; anything else is replaced."""
+    """``child`` over ``parent``: mappings merge key by key; anything else is replaced.
+
+    A distribution mapping whose ``dist`` the child changes is replaced, not merged.
+    """
     result: dict[str, Any] = {}
     for key, parent_value in parent.items():
         path = prefix + (key,)
@@ -134,7 +141,11 @@ def _deep_merge(
             _copy_subtree(parent_value, path, parent_pos, out)
             continue
         child_value = child[key]
-        if isinstance(parent_value, dict) and isinstance(child_value, dict):
+        if (
+            isinstance(parent_value, dict)
+            and isinstance(child_value, dict)
+            and not _changes_distribution(parent_value, child_value)
+        ):
             for target, source in zip(out, child_pos, strict=True):
                 target[path] = source[path]
             result[key] = _deep_merge(parent_value, child_value, path, parent_pos, child_pos, out)
@@ -146,6 +157,15 @@ def _deep_merge(
             result[key] = child_value
             _copy_subtree(child_value, prefix + (key,), child_pos, out)
     return result
+
+
+def _changes_distribution(parent: dict[str, Any], child: dict[str, Any]) -> bool:
+    """Are both distribution mappings (a ``dist`` key), of different types (aliases resolved)?"""
+    if _DIST not in parent or _DIST not in child:
+        return False
+    tags = [value[_DIST] for value in (parent, child)]
+    canonical = [TAG_ALIASES.get(tag, tag) if isinstance(tag, str) else tag for tag in tags]
+    return bool(canonical[0] != canonical[1])
 
 
 def _copy_subtree(value: Any, path: KeyPath, source: PositionMaps, out: PositionMaps) -> None:
