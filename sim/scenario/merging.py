@@ -5,9 +5,9 @@ file first (recursively) and deep-merges this one over it: mappings merge key by
 value (lists included) replaces the parent's wholesale. A distribution is a value too: when both
 mappings have a ``dist:`` key and the child's names another type, the child's mapping replaces the
 parent's (the parent's ``low``/``mode``/``high`` mean nothing to a lognormal). The ``extends`` key
-is dropped. Keys keep the position of the file that supplied them. File names in messages are the path given for the
-top file and, for extended files, that file's directory joined with the ``extends`` value
-(lexically normalised, e.g. ``scenarios/base.yaml``).
+is dropped. Keys keep the position of the file that supplied them. File names in messages are the
+path given for the top file and, for extended files, that file's directory joined with the
+``extends`` value (lexically normalised, e.g. ``scenarios/base.yaml``).
 
 Overrides (``--set KEY.PATH=VALUE``, :func:`apply_overrides`): VALUE is read as YAML by the same
 loader (``3`` is an int, ``0.5`` a float, ``true`` a bool, ``null`` or an empty VALUE is None,
