@@ -42,7 +42,7 @@ class Uniform(Strict):
 
 class Normal(Strict):
     dist: Literal["normal"]
-    mean: float
+    mean_: float = Field(alias="mean")  # as in sim.scenario.distributions: mean() is a method
     sd: float
 
 
@@ -151,6 +151,19 @@ def test_callable_discriminator_members_carry_their_tag_label() -> None:
     assert raw(text) == [("extra_forbidden", ("called", "normal", "low"), {})]
     assert ours(text) == [
         "a.yaml:2:40: called.low: unknown key 'low'; allowed keys here: dist, mean, sd"
+    ]
+
+
+def test_keys_are_aliases_where_fields_have_one() -> None:
+    assert Normal.model_fields["mean_"].alias == "mean"
+    text = "name: x\ntagged: {dist: normal, maen: 1, sd: 1}\n"
+    assert raw(text) == [
+        ("missing", ("tagged", "normal", "mean"), {}),
+        ("extra_forbidden", ("tagged", "normal", "maen"), {}),
+    ]
+    assert ours(text) == [
+        "a.yaml:2:1: tagged.mean: required key is missing",
+        "a.yaml:2:24: tagged.maen: unknown key 'maen'; did you mean 'mean'?",
     ]
 
 

@@ -4,10 +4,11 @@ Everything here depends on how pydantic reports errors: the error ``type`` names
 ``loc`` (a failed union adds one segment per member: the member's class name, its ``Tag``, or a
 label such as ``float`` or ``constrained-float``), the ``ctx`` keys (``discriminator``,
 ``expected_tags``, ``tag``, ``expected``, all pre-quoted text), the ``"Value error, "`` prefix of
-messages from our validators, and the field annotations read through ``model_fields``. It turns a
-:class:`pydantic.ValidationError` into :class:`SchemaError` records in our own vocabulary, which
-:mod:`sim.scenario.problems` turns into positioned problems. ``tests/test_pydantic_errors.py``
-pins each error type mapped here, so a pydantic upgrade that changes them fails there first.
+messages from our validators, and the field annotations and aliases read through
+``model_fields``. It turns a :class:`pydantic.ValidationError` into :class:`SchemaError` records
+in our own vocabulary, which :mod:`sim.scenario.problems` turns into positioned problems.
+``tests/test_pydantic_errors.py`` pins each error type mapped here, so a pydantic upgrade that
+changes them fails there first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Tag, ValidationError
+from pydantic.fields import FieldInfo
 
 from sim.scenario.loading import KeyPath
 
@@ -247,10 +249,15 @@ _SEQUENCE_ORIGINS = (
 )
 
 
+def _fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A model's fields by the key written in the data: the alias if it has one, else the name."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
+
+
 def _child_types(tp: Any, segment: Any) -> list[Any]:
     """The type(s) of ``tp``'s member at ``segment`` (a field, a dict key, a list index)."""
     if _is_model(tp):
-        info = tp.model_fields.get(segment) if isinstance(segment, str) else None
+        info = _fields_by_key(tp).get(segment) if isinstance(segment, str) else None
         return [info.annotation] if info is not None else []
     origin = get_origin(tp)
     args = get_args(tp)
@@ -278,7 +285,7 @@ def _labelled(tp: Any, tags: frozenset[str], label: Any) -> bool:
 
 
 def allowed_keys(model_cls: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
-    """Field names allowed in the mapping that holds the key ``loc[-1]``."""
+    """Keys allowed in the mapping that holds the key ``loc[-1]`` (a field's alias, if any)."""
     candidates: list[Any] = [model_cls]
     node = data
     for segment in loc[:-1]:
@@ -291,10 +298,10 @@ def allowed_keys(model_cls: type[BaseModel], loc: tuple[Any, ...], data: Any) ->
             candidates = picked or [tp for tp, _ in members]
     models = [tp for tp, _ in _flatten(candidates) if _is_model(tp)]
     present = set(node) - {loc[-1]} if isinstance(node, dict) else set()
-    fitting = [m for m in models if present <= set(m.model_fields)] or models
+    fitting = [m for m in models if present <= set(_fields_by_key(m))] or models
     names: list[str] = []
     for model in fitting:
-        names.extend(name for name in model.model_fields if name not in names)
+        names.extend(name for name in _fields_by_key(model) if name not in names)
     return names
 
 
