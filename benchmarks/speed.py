@@ -65,7 +65,7 @@ def pin_to_one_core() -> str:
 def load_scenario(path: Path) -> Scenario:
     """The project's loader (with ``extends:``) if it is there, else plain YAML."""
     try:
-        from sim.scenario.yamlio import load_document, validate
+        from sim.scenario import load_document, validate
     except ImportError:
         import yaml
 

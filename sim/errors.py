@@ -4,7 +4,7 @@ Every problem with a scenario, a sweep or a command-line argument is a :class:`P
 as one line ``FILE:LINE:COL: KEY.PATH: message`` (line and column 1-based). A problem about the
 document as a whole (malformed YAML, an empty file, a top level that is not a mapping) has an
 empty key path, printed as ``(top)``. Overrides given with ``--set`` use the file name ``--set``
-and the override's 1-based index as the line (see :mod:`sim.scenario.yamlio`).
+and the override's 1-based index as the line (see :mod:`sim.scenario.merging`).
 
 Code that finds bad input raises :class:`InputError` with all the problems it found; the command
 line prints ``str(error)`` to stderr and exits with :data:`EXIT_BAD_INPUT`, without a traceback.

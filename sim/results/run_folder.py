@@ -25,7 +25,7 @@ def write_run(
     ``timeseries.parquet`` (the daily bands), ``scenario.resolved.yaml`` (the scenario with the
     engine's version: running it again reproduces the folder) and ``manifest.json``."""
     from sim import __version__
-    from sim.scenario.yamlio import dump_yaml
+    from sim.scenario import dump_yaml
 
     name: str = scenario.name  # type: ignore[attr-defined]
     resolved = scenario.model_copy(update={"engine_version": __version__})

@@ -260,7 +260,7 @@ def run_sweep(
     from sim import __version__
     from sim.results import make_manifest, write_run_folder
     from sim.runner import make_executor
-    from sim.scenario.yamlio import dump_yaml
+    from sim.scenario import dump_yaml
     from sim.sweep.assemble import assemble, chunk_table, design_table, runs_schema
     from sim.sweep.sensitivity import analyze, replication_noise
     from sim.sweep.store import WorkFolder, fingerprint

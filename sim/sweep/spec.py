@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import InputError, Problem
-from sim.scenario.yamlio import Document, load_document, set_value, validate
+from sim.scenario import Document, load_document, set_value, validate
 
 Method = Literal["grid", "list", "lhs", "sobol", "morris"]
 
