@@ -482,7 +482,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.analysis.report import build_report
+    from sim.report import build_report
 
     print(build_report(args.folder))
     return EXIT_OK

@@ -27,10 +27,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim.analysis import plots, report
-from sim.analysis.report import build_report, format_number, format_share
+from sim.analysis import thresholds
 from sim.cli import main
 from sim.errors import InputError
+from sim.fmt import number as format_number
+from sim.fmt import share as format_share
+from sim.report import build_report, plots, sweep_page
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -236,14 +238,14 @@ def test_binned_means_and_fifth_swing() -> None:
     """Binned means equal the group means; the swing compares the outer fifths of the range."""
     x = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
     y = np.array([1.0, 3.0, 5.0, 7.0, 9.0, 11.0])
-    binned = report.binned_means(x, y)
+    binned = sweep_page.binned_means(x, y)
     assert binned.centre.tolist() == [0.0, 1.0, 2.0]
     assert binned.mean.tolist() == [2.0, 6.0, 10.0]
     # two values per bin: t(0.975, 1) * std / sqrt(2) with std = sqrt(2)
     assert binned.high[0] - binned.mean[0] == pytest.approx(12.7062047, rel=1e-6)
-    swing = report.fifth_swing("k", x, y, 0.0, 2.0)
+    swing = sweep_page.fifth_swing("k", x, y, 0.0, 2.0)
     assert swing is not None and (swing.low, swing.high, swing.size) == (2.0, 10.0, 8.0)
-    assert report.fifth_swing("k", x, y, 1.0, 1.0) is None
+    assert sweep_page.fifth_swing("k", x, y, 1.0, 1.0) is None
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,7 +531,7 @@ def test_point_shares_follow_sim_discover(folders: dict[str, Path]) -> None:
     """A point's share of runs strictly above a threshold, nulls as null_as."""
     runs = folders["sobol"] / "runs.parquet"
     table = pq.read_table(runs, columns=["point", "release_day"]).to_pylist()
-    shares = report.point_shares(runs, "release_day", "above", 200.0, 365.0, 1)
+    shares = thresholds.point_shares(runs, "release_day", "above", 200.0, 365.0, 1)
     for point in (0, 1, 5):
         values = [
             365.0 if r["release_day"] is None else r["release_day"]
@@ -606,7 +608,7 @@ def test_no_global_matplotlib_state(folders: dict[str, Path]) -> None:
         # dict.items: reading rcParams["backend"] the usual way would resolve it (via pyplot)
         before = {{key: repr(value) for key, value in dict.items(matplotlib.rcParams)}}
         from pathlib import Path
-        from sim.analysis.report import build_report
+        from sim.report import build_report
         build_report(Path({str(folders["morris"])!r}))
         assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
         after = {{key: repr(value) for key, value in dict.items(matplotlib.rcParams)}}
