@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from sim.errors import ARGUMENTS, InputError, Problem
 from sim.model.interface import OutcomeSpec, Presentation, presentation_of
 from sim.model.registry import build_model, load_scenario
-from sim.results.metadata import presentation_from_schema, specs_from_schema
+from sim.results.metadata import outcome_specs_from_schema, presentation_from_schema
 from sim.scenario.base import ScenarioBase
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ class RunResult:
             runs=runs,
             summary=summary,
             series=series,
-            specs=specs_from_schema(runs.schema),
+            specs=outcome_specs_from_schema(runs.schema),
             presentation=presentation_from_schema(runs.schema),
             folder=path,
             manifest=manifest,
@@ -544,7 +544,7 @@ def _folder_of(value: RunResult | SweepResult | str | os.PathLike[str]) -> Path:
 def report(result_or_folder: RunResult | SweepResult | str | os.PathLike[str]) -> Path:
     """Write ``plots/`` and a self-contained ``report.html`` into a run or sweep folder (a
     saved :class:`RunResult`, a :class:`SweepResult`, or a path); returns the HTML's path."""
-    from sim.analysis.report import build_report
+    from sim.reporting import build_report
 
     return build_report(_folder_of(result_or_folder))
 

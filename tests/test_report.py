@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -27,10 +28,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim.analysis import plots, report
-from sim.analysis.report import build_report, format_number, format_share
+from sim.analysis import thresholds
 from sim.cli import main
 from sim.errors import InputError
+from sim.fmt import number as format_number
+from sim.fmt import share as format_share
+from sim.reporting import build_report, plots, sweep_page
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -236,14 +239,14 @@ def test_binned_means_and_fifth_swing() -> None:
     """Binned means equal the group means; the swing compares the outer fifths of the range."""
     x = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
     y = np.array([1.0, 3.0, 5.0, 7.0, 9.0, 11.0])
-    binned = report.binned_means(x, y)
+    binned = sweep_page.binned_means(x, y)
     assert binned.centre.tolist() == [0.0, 1.0, 2.0]
     assert binned.mean.tolist() == [2.0, 6.0, 10.0]
     # two values per bin: t(0.975, 1) * std / sqrt(2) with std = sqrt(2)
     assert binned.high[0] - binned.mean[0] == pytest.approx(12.7062047, rel=1e-6)
-    swing = report.fifth_swing("k", x, y, 0.0, 2.0)
+    swing = sweep_page.fifth_swing("k", x, y, 0.0, 2.0)
     assert swing is not None and (swing.low, swing.high, swing.size) == (2.0, 10.0, 8.0)
-    assert report.fifth_swing("k", x, y, 1.0, 1.0) is None
+    assert sweep_page.fifth_swing("k", x, y, 1.0, 1.0) is None
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,7 +532,7 @@ def test_point_shares_follow_sim_discover(folders: dict[str, Path]) -> None:
     """A point's share of runs strictly above a threshold, nulls as null_as."""
     runs = folders["sobol"] / "runs.parquet"
     table = pq.read_table(runs, columns=["point", "release_day"]).to_pylist()
-    shares = report.point_shares(runs, "release_day", "above", 200.0, 365.0, 1)
+    shares = thresholds.point_shares(runs, "release_day", "above", 200.0, 365.0, 1)
     for point in (0, 1, 5):
         values = [
             365.0 if r["release_day"] is None else r["release_day"]
@@ -537,6 +540,230 @@ def test_point_shares_follow_sim_discover(folders: dict[str, Path]) -> None:
             if r["point"] == point
         ]
         assert shares[point] == pytest.approx(sum(v > 200 for v in values) / len(values))
+
+
+def test_point_shares_are_the_cases_of_sim_discover(tmp_path: Path) -> None:
+    """The report marks the same design points as ``sim discover`` (one shared function):
+    failed runs left out, nulls as null_as or left out, a point without a usable run NaN."""
+    from sim.analysis.discover import load_cases
+
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    points, replications = 6, 4
+    pq.write_table(
+        pa.table({"point": np.arange(points), "x": np.linspace(0.0, 1.0, points)}),
+        folder / "design.parquet",
+    )
+    # point p, replication r: a value p * 10 + r, null when r == 3, failed when p == 5
+    rows = [(p, r) for p in range(points) for r in range(replications)]
+    values = [None if r == 3 else float(p * 10 + r) for p, r in rows]
+    errors = ["boom" if p == 5 else None for p, _ in rows]
+    runs = pa.table(
+        {
+            "point": [p for p, _ in rows],
+            "replication": [r for _, r in rows],
+            "seed": [1] * len(rows),
+            "x": [p / 5 for p, _ in rows],
+            "error": pa.array(errors, type=pa.string()),
+            "v": values,
+        }
+    )
+    pq.write_table(runs, folder / "runs.parquet")
+    (folder / "summary.json").write_text(json.dumps({"outputs": ["v"], "null_as": {}}))
+    for null_as, threshold in ((None, 21.0), (100.0, 21.0), (None, 1.5)):
+        shares = thresholds.point_shares(
+            folder / "runs.parquet", "v", "above", threshold, null_as, 6
+        )
+        # by hand: replications 0..2 have values, replication 3 is null
+        for point in range(5):
+            counted = [point * 10 + r for r in range(3)] + ([null_as] if null_as else [])
+            assert shares[point] == pytest.approx(
+                sum(v > threshold for v in counted) / len(counted)
+            )
+        assert math.isnan(shares[5])  # every run failed
+        cases = load_cases(folder, "v", "above", threshold, null_as=null_as)
+        assert cases.points == 5
+        assert cases.y.tolist() == (shares[:5] >= 0.5).tolist()
+
+
+def test_threshold_shares_below_and_unknown_outcome(tmp_path: Path) -> None:
+    found = thresholds.threshold_shares(
+        np.array([0, 0, 1, 1]),
+        np.array([1.0, np.nan, 5.0, 0.5]),
+        None,
+        "below",
+        2.0,
+        None,
+        3,
+    )
+    assert found.runs.tolist() == [1, 2, 0]
+    assert found.share[:2].tolist() == [1.0, 0.5] and math.isnan(found.share[2])
+    assert found.nulls.tolist() == [False, True, False, False]
+    assert thresholds.direction_of(">") == "above" and thresholds.direction_of("lt") == "below"
+    with pytest.raises(ValueError, match="unknown direction"):
+        thresholds.direction_of("sideways")
+
+
+# --------------------------------------------------------------------------------------------
+# The model's presentation, read from the folder
+
+
+def test_specs_and_presentation_round_trip() -> None:
+    """What the runner writes into runs.parquet's schema reads back as the same specs and
+    presentation; a schema without them gets guessed specs and the default presentation."""
+    from sim.model.interface import OutcomeSpec, Presentation
+    from sim.model.standoff.presentation import PRESENTATION
+    from sim.results.metadata import (
+        PRESENTATION_KEY,
+        field_metadata,
+        outcome_specs_from_schema,
+        presentation_from_schema,
+    )
+
+    specs = [
+        OutcomeSpec("cost_usd", "float", "Total cost", "USD"),
+        OutcomeSpec("day", "float", "Day of the event", "day", nullable=True),
+        OutcomeSpec("state", "category", "Final state", categories=("on", "off")),
+    ]
+    types = {"float": pa.float64(), "category": pa.string()}
+    schema = pa.schema(
+        [pa.field("replication", pa.int64()), pa.field("seed", pa.int64())]
+        + [pa.field(s.name, types[s.kind], metadata=field_metadata(s)) for s in specs],
+        metadata={PRESENTATION_KEY: PRESENTATION.to_json()},
+    )
+    assert outcome_specs_from_schema(schema) == specs
+    assert presentation_from_schema(schema) == PRESENTATION
+    bare = pa.schema([pa.field("replication", pa.int64()), pa.field("y", pa.float64())])
+    assert presentation_from_schema(bare) == Presentation()
+    assert outcome_specs_from_schema(bare) == [OutcomeSpec("y", "float", "", nullable=True)]
+
+
+def _own_run_folder(folder: Path, with_metadata: bool = True) -> Path:
+    """A run folder of a made-up model that describes itself (specs and presentation)."""
+    from sim.model.interface import Breakdown, OutcomeSpec, Presentation, SeriesSpec
+    from sim.results.metadata import PRESENTATION_KEY
+    from sim.results.summary import summarize
+    from sim.runner.replications import field_metadata
+
+    rng = np.random.default_rng(3)
+    n = 50
+    part_a = rng.uniform(10, 20, n)
+    part_b = rng.uniform(1, 5, n)
+    data: dict[str, Any] = {
+        "total_usd": part_a + part_b,
+        "part_a_usd": part_a,
+        "part_b_usd": part_b,
+        "widgets": rng.integers(0, 9, n),
+        "state": rng.choice(["on", "off"], n).tolist(),
+    }
+    specs = [
+        OutcomeSpec("total_usd", "float", "Total spent", "USD"),
+        OutcomeSpec("part_a_usd", "float", "Spent on A", "USD"),
+        OutcomeSpec("part_b_usd", "float", "Spent on B", "USD"),
+        OutcomeSpec("widgets", "int", "Widgets made", "widgets"),
+        OutcomeSpec("state", "category", "Final state", categories=("on", "off")),
+    ]
+    presentation = Presentation(
+        title="Widget factory",
+        main_outcomes=("total_usd", "widgets"),
+        breakdowns=(
+            Breakdown("Spending", "total_usd", (("part_a_usd", "A"), ("part_b_usd", "B"))),
+        ),
+        series=(SeriesSpec("stock", "Widgets in stock", "widgets"),),
+        category_titles={"state": "How the factory ended"},
+        colours={"on": "#123456"},
+        section_titles={"categories": "Final states", "breakdowns": "Where the money went"},
+    )
+    types = {"int": pa.int64(), "float": pa.float64(), "category": pa.string()}
+    fields = [pa.field("replication", pa.int64()), pa.field("seed", pa.int64())]
+    fields += [
+        pa.field(s.name, types[s.kind], metadata=field_metadata(s) if with_metadata else None)
+        for s in specs
+    ]
+    metadata = {PRESENTATION_KEY: presentation.to_json()} if with_metadata else None
+    table = pa.table(
+        {"replication": np.arange(n), "seed": np.full(n, 4), **data},
+        schema=pa.schema(fields, metadata=metadata),
+    )
+    folder.mkdir(parents=True)
+    pq.write_table(table, folder / "runs.parquet")
+    summary = summarize(table, specs, scenario="widgets", seed=4)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    (folder / "scenario.resolved.yaml").write_text("name: widgets\nmodel: factory:run\n")
+    return folder
+
+
+def test_report_follows_the_presentation_of_the_folder(tmp_path: Path) -> None:
+    """A model that is not the built-in one gets every section from its own specs and
+    presentation: main outcomes, category titles, its breakdown, headings, units."""
+    folder = _own_run_folder(tmp_path / "widgets")
+    page = _Page(_html_of(folder))
+    assert page.sections == {
+        "provenance": "Scenario and provenance",
+        "outcomes": "Outcome distributions",
+        "distributions": "Distributions of the main outcomes",
+        "channels": "Final states",
+        "costs": "Where the money went",
+    }
+    summary = json.loads((folder / "summary.json").read_text())
+    row = page.rows["metric-total_usd"]
+    assert row[0] == "total_usdTotal spent" and row[1] == "USD"
+    assert row[2] == format_number(summary["metrics"]["total_usd"]["mean"], "USD")
+    # the declared colour of the category value "on" is drawn
+    pixels = _check_png((folder / "plots" / "category-state.png").read_bytes())
+    rgb = np.round(pixels[..., :3] * 255).astype(int).reshape(-1, 3)
+    assert (np.abs(rgb - [0x12, 0x34, 0x56]).max(axis=1) <= 2).sum() > 100
+    cost_rows = page.tables["cost-table"]
+    assert cost_rows[0] == ["total", "component", "mean (USD)", "share"]
+    assert [r[1] for r in cost_rows[1:]] == ["A (part_a_usd)", "B (part_b_usd)"]
+    assert {p.name for p in (folder / "plots").glob("*.png")} == {
+        "distributions.png",
+        "category-state.png",
+        "cost-split.png",
+    }
+    assert 'alt="How the factory ended"' in _html(folder)
+
+
+def test_report_of_a_folder_without_metadata(tmp_path: Path) -> None:
+    """An older folder (no specs, no presentation): every numeric outcome, no breakdown."""
+    folder = _own_run_folder(tmp_path / "old", with_metadata=False)
+    page = _Page(_html_of(folder))
+    assert page.sections == {
+        "provenance": "Scenario and provenance",
+        "outcomes": "Outcome distributions",
+        "distributions": "Distributions of the outputs",
+        "channels": "Categories",
+    }
+    assert page.rows["metric-widgets"][1] == ""
+
+
+def test_colours_declared_first_then_the_palette() -> None:
+    assert plots.colours_for(["a", "b", "c"], {"b": plots.BLUE}) == [
+        plots.ORANGE,
+        plots.BLUE,
+        plots.GREEN,
+    ]
+    many = plots.colours_for([str(i) for i in range(10)], {})
+    assert many[:8] == list(plots.PALETTE) and many[8:] == list(plots.PALETTE[:2])
+
+
+def test_report_code_names_no_model() -> None:
+    """Nothing in the report package, the formatting or the metadata readers names the
+    built-in model or one of its outcomes: all of that comes from the folder."""
+    from sim.model.standoff.model import OUTCOMES
+
+    names = ["standoff", *(spec.name for spec in OUTCOMES)]
+    sim_dir = ROOT / "sim"
+    files = [p for p in (sim_dir / "report").rglob("*") if p.suffix in (".py", ".j2", ".css")]
+    files += [
+        sim_dir / "fmt.py",
+        sim_dir / "results" / "metadata.py",
+        sim_dir / "analysis" / "thresholds.py",
+    ]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        found = [name for name in names if re.search(rf"\b{re.escape(name)}\b", text)]
+        assert not found, f"{path.relative_to(ROOT)} names {found}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,7 +833,7 @@ def test_no_global_matplotlib_state(folders: dict[str, Path]) -> None:
         # dict.items: reading rcParams["backend"] the usual way would resolve it (via pyplot)
         before = {{key: repr(value) for key, value in dict.items(matplotlib.rcParams)}}
         from pathlib import Path
-        from sim.analysis.report import build_report
+        from sim.reporting import build_report
         build_report(Path({str(folders["morris"])!r}))
         assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
         after = {{key: repr(value) for key, value in dict.items(matplotlib.rcParams)}}

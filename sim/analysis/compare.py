@@ -43,8 +43,8 @@ import pyarrow.compute as pc
 from scipy import stats
 
 from sim.errors import InputError, Problem
-from sim.model.interface import OutcomeSpec
-from sim.results.summary import _formatter, render_table
+from sim.fmt import fixed_formatter, percent, rounded_share
+from sim.results.summary import render_table
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
@@ -552,14 +552,6 @@ def _p_text(value: float | None) -> str:
     return f"{value:.3f}"
 
 
-def _share_text(share: float | None) -> str:
-    if share is None:
-        return "-"
-    if 0 < share < 0.005:
-        return "<1%"
-    return f"{share:.0%}"
-
-
 def format_comparison(result: dict[str, Any]) -> str:
     """A fixed-width terminal table of :func:`compare_runs`'s result.
 
@@ -587,8 +579,7 @@ def format_comparison(result: dict[str, Any]) -> str:
     lines.append("")
     rows = [["metric", "A", "B", "diff", "95% CI of diff", "p", robust_label, "unit"]]
     for name, entry in result["metrics"].items():
-        spec = OutcomeSpec(name, entry.get("kind", "float"), "", entry.get("unit", ""))
-        fmt = _formatter(spec)
+        fmt = fixed_formatter(entry.get("unit", ""), name, entry.get("kind", "float"))
 
         def signed(value: float | None, fmt: Callable[[Any], str] = fmt) -> str:
             text = fmt(value)
@@ -600,7 +591,7 @@ def format_comparison(result: dict[str, Any]) -> str:
         if "null_share_a" in entry and (entry["null_share_a"] or entry["null_share_b"]):
             share_a, share_b = entry["null_share_a"], entry["null_share_b"]
             count = f"{entry['n']:,} pairs" if paired else f"n {entry['n_a']:,}/{entry['n_b']:,}"
-            label += f" (null {_share_text(share_a)} -> {_share_text(share_b)}; {count})"
+            label += f" (null {rounded_share(share_a)} -> {rounded_share(share_b)}; {count})"
         rows.append(
             [
                 label,
@@ -626,8 +617,8 @@ def format_comparison(result: dict[str, Any]) -> str:
         null_rows = [
             [
                 "  " + name,
-                f"{entry['null_share_a']:.1%}",
-                f"{entry['null_share_b']:.1%}",
+                percent(entry["null_share_a"]),
+                percent(entry["null_share_b"]),
                 f"{entry['null_share_diff'] * 100:+.1f} pp",
                 "p " + _p_text(entry["null_share_p_value"]),
             ]
@@ -648,8 +639,8 @@ def format_comparison(result: dict[str, Any]) -> str:
             share_rows.append(
                 [
                     "  " + value,
-                    "-" if share_a is None else f"{share_a:.1%}",
-                    "-" if share_b is None else f"{share_b:.1%}",
+                    percent(share_a),
+                    percent(share_b),
                     "-" if change is None else f"{change * 100:+.1f} pp",
                 ]
             )

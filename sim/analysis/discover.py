@@ -69,10 +69,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.analysis.thresholds import float_values, succeeded, threshold_shares
 from sim.errors import InputError, Problem
+from sim.fmt import significant
 from sim.results.summary import render_table
 
 #: The file name used for problems with command-line arguments (as in :mod:`sim.cli`).
@@ -117,12 +118,7 @@ def _folder_problem(folder: Path, message: str) -> InputError:
 
 def _number(value: float) -> str:
     """A parameter value or threshold for the terminal: thousands separated, few digits."""
-    if isinstance(value, int | np.integer) or float(value).is_integer() and abs(value) >= 1:
-        return f"{value:,.0f}"
-    magnitude = abs(float(value))
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+    return significant(value, 4, minus="-")
 
 
 def _check_settings(
@@ -247,30 +243,23 @@ def load_cases(
             ]
         )
 
-    ok = (
-        runs.column("error").is_null().to_numpy(zero_copy_only=False)
-        if "error" in runs.column_names
-        else np.ones(runs.num_rows, dtype=bool)
-    )
-    column = runs.column(outcome).cast(pa.float64())
     if null_as is None:
         null_as = _sweep_null_as(folder, outcome)
-    nulls = ok & (pc.is_null(column, nan_is_null=True).to_numpy(zero_copy_only=False))
-    values = column.to_numpy(zero_copy_only=False).astype(float)
+    n_design = design.num_rows
+    ok = succeeded(runs)
+    found = threshold_shares(
+        rows, float_values(runs.column(outcome)), ok, direction, threshold, null_as, n_design
+    )
+    usable, meets, nulls = found.usable, found.meets, found.nulls
     notes: list[str] = []
-    if null_as is not None:
-        values = np.where(nulls, null_as, values)
-    elif nulls.any():
+    if null_as is None and nulls.any():
         notes.append(
             f"{int(nulls.sum()):,} successful run(s) have no {outcome} (null) and are left out; "
             "give --null-as V to count them as V"
         )
-    usable = ok & ~np.isnan(values)
-    failed = int((~ok).sum())
+    failed = 0 if ok is None else int((~ok).sum())
     if failed:
         notes.append(f"{failed:,} failed run(s) are left out")
-    meets = (values > threshold) if direction == "above" else (values < threshold)
-    meets &= usable
 
     x_all = design.drop_columns(["point"]).to_pandas()
     if per_run:
@@ -280,14 +269,11 @@ def load_cases(
         points = int(np.unique(picked).size)
         return Cases(x=x, y=y, unit="run", points=points, runs=int(usable.sum()), notes=notes)
 
-    n_design = design.num_rows
-    counts = np.bincount(rows[usable], minlength=n_design)
-    hits = np.bincount(rows[usable], weights=meets[usable].astype(float), minlength=n_design)
-    kept = counts > 0
+    kept = found.runs > 0
     dropped = int((~kept).sum())
     if dropped:
         notes.append(f"{dropped:,} design point(s) without a usable run are left out")
-    share = hits[kept] / counts[kept]
+    share = found.share[kept]
     x = x_all.iloc[np.flatnonzero(kept)].reset_index(drop=True)
     y = share >= threshold_share - 1e-12
     return Cases(

@@ -80,7 +80,9 @@ class Presentation:
     - ``series``: labels and units of the series (a series not listed shows its name);
     - ``category_titles``: chart titles of category outcomes, by outcome name;
     - ``colours``: a colour (``#rrggbb``) by category value or outcome name, the same in every
-      chart.
+      chart;
+    - ``section_titles``: headings of report sections, by section (``"categories"``: the
+      category outcomes, ``"breakdowns"``: the totals split into parts).
     """
 
     title: str = ""
@@ -90,6 +92,7 @@ class Presentation:
     series: tuple[SeriesSpec, ...] = ()
     category_titles: Mapping[str, str] = field(default_factory=dict)
     colours: Mapping[str, str] = field(default_factory=dict)
+    section_titles: Mapping[str, str] = field(default_factory=dict)
 
     def main(self, specs: Sequence[OutcomeSpec]) -> list[str]:
         """The main numeric outcomes among ``specs``, in the declared order (or the specs')."""
@@ -125,6 +128,7 @@ class Presentation:
             "series": [{"name": s.name, "label": s.label, "unit": s.unit} for s in self.series],
             "category_titles": dict(self.category_titles),
             "colours": dict(self.colours),
+            "section_titles": dict(self.section_titles),
         }
 
     def to_json(self) -> str:
@@ -151,6 +155,7 @@ class Presentation:
             ),
             category_titles=dict(data.get("category_titles", {})),
             colours=dict(data.get("colours", {})),
+            section_titles=dict(data.get("section_titles", {})),
         )
 
     @classmethod

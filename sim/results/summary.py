@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from scipy import stats
 
+from sim.fmt import fixed_formatter, percent
 from sim.model.interface import OutcomeSpec
 
 #: The quantiles reported for every numeric outcome and every series day, with their keys.
@@ -162,45 +163,6 @@ def series_bands(series: dict[str, np.ndarray]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=_BANDS_SCHEMA)
 
 
-_MONEY_UNITS = ("eur", "€", "usd", "$", "gbp", "£")
-_DAY_UNITS = ("day", "days", "d")
-
-
-def _formatter(spec: OutcomeSpec) -> Callable[[Any], str]:
-    """How to print the numbers of one outcome: by its unit, then its kind."""
-    unit = spec.unit.strip().lower()
-
-    def money(value: float) -> str:
-        return f"{value:,.0f}"
-
-    def days(value: float) -> str:
-        return f"{value:,.1f}"
-
-    def general(value: float) -> str:
-        if spec.kind == "int" and float(value).is_integer():
-            return f"{value:,.0f}"
-        magnitude = abs(value)
-        if magnitude >= 1000:
-            return f"{value:,.0f}"
-        if magnitude >= 10:
-            return f"{value:,.1f}"
-        return f"{value:,.2f}"
-
-    if any(token in unit for token in _MONEY_UNITS) or spec.name.endswith("_eur"):
-        chosen = money
-    elif unit in _DAY_UNITS:
-        chosen = days
-    else:
-        chosen = general
-
-    def format_value(value: Any) -> str:
-        if value is None:
-            return "-"
-        return chosen(float(value))
-
-    return format_value
-
-
 def render_table(rows: list[list[str]], right: set[int]) -> list[str]:
     """Fixed-width lines: columns padded to their widest cell, ``right`` ones right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -236,7 +198,7 @@ def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) 
         entry = metrics.get(spec.name)
         if spec.kind == "category" or entry is None:
             continue
-        fmt = _formatter(spec)
+        fmt = fixed_formatter(spec.unit, spec.name, spec.kind)
         low, high = entry.get("ci95") or [None, None]
         ci = "-" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"
         label = spec.name
@@ -263,10 +225,7 @@ def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) 
             continue
         lines.append("")
         lines.append(f"{spec.name} (share of replications)")
-        share_rows = [
-            ["  " + str(value), "-" if share is None else f"{float(share):.1%}"]
-            for value, share in shares.items()
-        ]
+        share_rows = [["  " + str(value), percent(share)] for value, share in shares.items()]
         if share_rows:
             lines.extend(render_table(share_rows, right={1}))
     return "\n".join(lines) + "\n"

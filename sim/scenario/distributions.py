@@ -49,6 +49,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
 
+from sim.fmt import as_written
+
 __all__ = [
     "DIST_TYPES",
     "SCOPES",
@@ -99,18 +101,6 @@ def _stats() -> Any:
     return stats
 
 
-def _fmt(x: Any) -> str:
-    """A number as a user wrote it: ``14900`` rather than ``14900.0``; lists as ``[1, 2]``."""
-    if isinstance(x, tuple | list):
-        return "[" + ", ".join(_fmt(v) for v in x) + "]"
-    if isinstance(x, numbers.Integral):
-        return str(int(x))
-    x = float(x)
-    if x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return repr(x)
-
-
 def _plain(x: Any) -> Any:
     """A parameter value for YAML/JSON: integral floats as ints, tuples as lists."""
     if isinstance(x, tuple | list):
@@ -147,7 +137,7 @@ Number = Annotated[float, BeforeValidator(_number, json_schema_input_type=float)
 
 def _got(**params: Any) -> str:
     """``(got low=5, mode=3)`` for error messages, skipping parameters that were not given."""
-    shown = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items() if v is not None)
+    shown = ", ".join(f"{k}={as_written(v)}" for k, v in params.items() if v is not None)
     return f"(got {shown})"
 
 
@@ -275,7 +265,7 @@ class Dist(BaseModel):
 
     def describe(self) -> str:
         """Human-readable form, e.g. ``lognormal(mean=14900, sd=6000)``."""
-        args = ", ".join(f"{key}={_fmt(value)}" for key, value in self._given())
+        args = ", ".join(f"{key}={as_written(value)}" for key, value in self._given())
         return f"{self.dist}({args})"
 
     def to_data(self) -> float | dict[str, Any]:
@@ -359,7 +349,7 @@ class Constant(Dist):
 
     def describe(self) -> str:
         """The number itself, e.g. ``120``."""
-        return _fmt(self.value)
+        return as_written(self.value)
 
     def to_data(self) -> float:
         """The number itself (an int when it is integral)."""
@@ -828,10 +818,10 @@ class Empirical(Dist):
                 f"and {len(self.weights)} weights)"
             )
         if any(w < 0 for w in self.weights):
-            raise ValueError(f"{tag} needs weights >= 0 (got weights={_fmt(self.weights)})")
+            raise ValueError(f"{tag} needs weights >= 0 (got weights={as_written(self.weights)})")
         if not sum(self.weights) > 0:
             raise ValueError(
-                f"{tag} needs weights with a positive sum (got weights={_fmt(self.weights)})"
+                f"{tag} needs weights with a positive sum (got weights={as_written(self.weights)})"
             )
 
     def _prepare(self) -> Any:
@@ -999,7 +989,7 @@ def to_dist(value: Any) -> Dist:
 def _interval(lo: float, hi: float) -> str:
     left = "(" if math.isinf(lo) else "["
     right = ")" if math.isinf(hi) else "]"
-    return f"{left}{_fmt(lo)}, {_fmt(hi)}{right}"
+    return f"{left}{as_written(lo)}, {as_written(hi)}{right}"
 
 
 @dataclass(frozen=True)
@@ -1026,14 +1016,14 @@ class ParamInfo:
         if lower is not None and upper is not None:
             left = "[" if self.ge is not None else "("
             right = "]" if self.le is not None else ")"
-            text = f"must lie in {left}{_fmt(lower)}, {_fmt(upper)}{right}"
+            text = f"must lie in {left}{as_written(lower)}, {as_written(upper)}{right}"
             if (left, lower, upper, right) == ("[", 0, 1, "]"):
                 text += " (a probability)"
             return text
         if lower is not None:
-            return f"must be {'>=' if self.ge is not None else '>'} {_fmt(lower)}"
+            return f"must be {'>=' if self.ge is not None else '>'} {as_written(lower)}"
         if upper is not None:
-            return f"must be {'<=' if self.le is not None else '<'} {_fmt(upper)}"
+            return f"must be {'<=' if self.le is not None else '<'} {as_written(upper)}"
         return ""
 
     def violates(self, dist: Dist) -> bool:

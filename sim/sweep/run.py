@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim.fmt import duration, percent
 from sim.model import build_model
 from sim.model.interface import Model, OutcomeSpec
 from sim.seeding import Streams
@@ -198,17 +199,9 @@ def describe_plan(prepared: Prepared, workers: int, chunk_runs: int) -> str:
         f"{prepared.design.points:,} points x {spec.replications} replications = {total:,} runs\n"
         f"timing run: {prepared.probe_runs} runs at points spread over the design, "
         f"{prepared.seconds_per_run * 1000:.2f} ms/run\n"
-        f"estimate: about {_duration(estimate)} on {workers} worker(s), "
+        f"estimate: about {duration(estimate)} on {workers} worker(s), "
         f"in {math.ceil(total / chunk_runs):,} chunks of up to {chunk_runs:,} runs"
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 ProgressFactory = Callable[[int, int], Any]
@@ -382,7 +375,7 @@ def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:
         for output in summary["outputs"]:
             entry = indices.get(output, {})
             noise = entry.get("replication_noise", {}).get("noise_share")
-            noise_text = "" if noise is None else f" (replication noise {noise:.0%})"
+            noise_text = "" if noise is None else f" (replication noise {percent(noise, 0)})"
             if "error" in entry:
                 lines.append(f"  {output}: {entry['error']}")
                 continue

@@ -61,6 +61,7 @@ PRESENTATION = Presentation(
         SeriesSpec("carrier_cost_eur", "Carriers' cumulative cost", "EUR"),
     ),
     category_titles={"release_channel": "Which channel produced the general release"},
+    section_titles={"categories": "Release channels", "breakdowns": "Who pays, who gains"},
     colours={
         "government": BLUE,
         "carriers": GREEN,

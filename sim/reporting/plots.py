@@ -3,8 +3,10 @@
 Every chart is drawn on its own :class:`matplotlib.figure.Figure` attached to its own Agg canvas,
 never through pyplot: importing this module selects no backend and registers no figure, and the
 house style is applied with a temporary ``rc_context`` around each chart only. The functions
-draw what they are given; the numbers (bands, bins, swings, indices) are computed by
-:mod:`sim.analysis.report`.
+draw what they are given; the numbers (bands, bins, swings, indices) are computed by the page
+modules of :mod:`sim.reporting`. No chart knows a model: titles, labels and colours come in as
+arguments (the colours of categories and parts from the model's presentation, then
+:data:`PALETTE` in order).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from sim.fmt import compact
+
 #: Resolution of every PNG; the report shows images at 100 CSS pixels per figure inch.
 DPI = 120
 
@@ -41,9 +45,6 @@ TEAL = "#2a9d9a"
 GOLD = "#d4a72c"
 INK = "#1f2933"
 PALETTE = (BLUE, ORANGE, GREEN, RED, PURPLE, TEAL, GOLD, GREY)
-
-#: Colours of the release channels (other categories take the palette in order).
-CHANNEL_COLOURS = {"government": BLUE, "carriers": GREEN, "us": ORANGE, "none": GREY}
 
 STYLE: dict[str, Any] = {
     "font.family": "DejaVu Sans",
@@ -149,21 +150,22 @@ def to_png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def short_number(value: float) -> str:
-    """A compact axis label: 1.2bn, 45M, 18k, 350, 0.25."""
-    if not math.isfinite(value):
-        return ""
-    magnitude = abs(value)
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e4, "k")):
-        if magnitude >= size:
-            return f"{value / size:.3g}{suffix}".replace("-", "\u2212")
-    if magnitude >= 1000:
-        return f"{value:,.0f}".replace("-", "\u2212")
-    text = f"{value:.3g}"
-    return "0" if text in ("0", "-0") else text.replace("-", "\u2212")
+#: Axis labels: 1.2bn, 45M, 18k, 350, 0.25 (:func:`sim.fmt.compact`).
+SHORT = FuncFormatter(lambda value, _position: compact(value))
 
 
-SHORT = FuncFormatter(lambda value, _position: short_number(value))
+def colours_for(names: Sequence[str], declared: Mapping[str, str]) -> list[str]:
+    """A colour for each name: the declared one (the model's presentation), else the first
+    colour of :data:`PALETTE` not used yet in this chart (the palette again once all are)."""
+    chosen = {name: declared[name] for name in names if name in declared}
+    used = set(chosen.values())
+    free = [colour for colour in PALETTE if colour not in used]
+    index = 0
+    for name in names:
+        if name not in chosen:
+            chosen[name] = free[index] if index < len(free) else PALETTE[index % len(PALETTE)]
+            index += 1
+    return [chosen[name] for name in names]
 
 
 def key_label(key: str, width: int = 24) -> str:
@@ -273,16 +275,21 @@ def distribution_grid(panels: Sequence[Distribution], columns: int = 3) -> bytes
 
 
 @styled
-def category_bars(title: str, shares: Mapping[str, float | None], label: str = "") -> bytes:
-    """Horizontal bars of the share of each category, labelled in percent."""
+def category_bars(
+    title: str,
+    shares: Mapping[str, float | None],
+    label: str = "",
+    colours: Mapping[str, str] | None = None,
+) -> bytes:
+    """Horizontal bars of the share of each category, labelled in percent; ``colours`` by
+    category value (see :func:`colours_for`)."""
     names = list(shares)
     values = [float(shares[name] or 0.0) for name in names]
     figure = new_figure(6.4, 0.9 + 0.42 * len(names))
     ax = figure.subplots()
-    others = iter(PALETTE)
-    colours = [CHANNEL_COLOURS.get(name) or next(others, GREY) for name in names]
+    bar_colours = colours_for(names, colours or {})
     positions = np.arange(len(names))[::-1]
-    ax.barh(positions, values, color=colours, height=0.62)
+    ax.barh(positions, values, color=bar_colours, height=0.62)
     ax.set_yticks(positions, names)
     ax.set_xlim(0, max(1e-9, max(values, default=0.0)) * 1.18)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
@@ -367,16 +374,6 @@ def fan_charts(bands: Sequence[Band], start_date: date | None = None) -> bytes:
     return to_png(figure)
 
 
-#: Colours of the cost and gain components, by outcome name, the same in every bar.
-COMPONENT_COLOURS = {
-    "fees_paid_eur": BLUE,
-    "idle_cost_eur": ORANGE,
-    "assets_lost_eur": RED,
-    "retrieval_cost_eur": GREEN,
-    "sanctions_relief_eur": PURPLE,
-}
-
-
 @dataclass(frozen=True)
 class Component:
     """One part of a total: the outcome it comes from, a label and its mean."""
@@ -387,26 +384,31 @@ class Component:
 
 
 @styled
-def cost_split(parts: Sequence[tuple[str, Sequence[Component]]], unit: str = "EUR") -> bytes:
-    """One stacked horizontal bar per total (title, components), in ``unit``."""
+def cost_split(
+    parts: Sequence[tuple[str, Sequence[Component]]],
+    unit: str = "",
+    colours: Mapping[str, str] | None = None,
+) -> bytes:
+    """One stacked horizontal bar per total (title, components), in ``unit``; a component has
+    the same colour in every bar (``colours`` by outcome name, see :func:`colours_for`)."""
     figure = new_figure(10.0, 0.45 + 1.4 * len(parts))
     axes = _grid(figure, len(parts), 1)
-    others = iter((TEAL, GOLD, GREY, PURPLE))
-    colours: dict[str, str] = dict(COMPONENT_COLOURS)
+    names = list(dict.fromkeys(part.name for _, components in parts for part in components))
+    colour_of = dict(zip(names, colours_for(names, colours or {}), strict=True))
     for ax, (title, components) in zip(axes, parts, strict=True):
         total = sum(max(0.0, part.value) for part in components)
         left = 0.0
         for part in components:
             value = max(0.0, part.value)
-            colour = colours.setdefault(part.name, next(others, GREY))
+            colour = colour_of[part.name]
             share = value / total if total else 0.0
-            label = f"{part.label}: {short_number(value)} ({share:.0%})"
+            label = f"{part.label}: {compact(value)} ({share:.0%})"
             ax.barh(0, value, left=left, color=colour, height=0.6, label=label)
             if share >= 0.12:
                 ax.text(
                     left + value / 2,
                     0,
-                    f"{part.label}\n{short_number(value)} ({share:.0%})",
+                    f"{part.label}\n{compact(value)} ({share:.0%})",
                     ha="center",
                     va="center",
                     fontsize=7.8,
@@ -419,9 +421,9 @@ def cost_split(parts: Sequence[tuple[str, Sequence[Component]]], unit: str = "EU
         ax.set_yticks([])
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_formatter(SHORT)
-        ax.set_title(f"{title}: mean {short_number(total)} {unit}")
+        ax.set_title(f"{title}: mean {compact(total)} {unit}".rstrip())
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7.8)
-    axes[-1].set_xlabel(f"{unit} (mean over replications)")
+    axes[-1].set_xlabel(f"{unit} (mean over replications)" if unit else "mean over replications")
     return to_png(figure)
 
 
@@ -604,7 +606,7 @@ def tornado(output: str, swings: Sequence[Swing], centre: float, unit: str = "")
         ax.text(
             edge,
             float(position),
-            f"  {sign}{short_number(abs(swing.size))}",
+            f"  {sign}{compact(abs(swing.size))}",
             va="center",
             fontsize=7.5,
             color="#39424e",
