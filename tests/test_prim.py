@@ -1,16 +1,20 @@
 """PRIM's peeling and pasting (sim.analysis.prim): a hand-computed trajectory, known boxes
 recovered on synthetic data, the support floor, pasting, categorical parameters, determinism,
-no recursion, bad input."""
+no recursion, bad input; and the project's licence and dependencies (no GPL PRIM)."""
 
 from __future__ import annotations
 
 import math
 import sys
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sim.analysis.prim import Step, peel_and_paste
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def densest(steps: list[Step], min_coverage: float = 0.5) -> Step:
@@ -200,3 +204,18 @@ def test_bad_input(x: dict, y: list, settings: dict, message: str) -> None:
         peel_and_paste(
             {k: np.asarray(v) if k else v for k, v in x.items()}, np.asarray(y), **settings
         )
+
+
+def test_licence_and_dependencies() -> None:
+    """The project is MIT-licensed and depends on no GPL PRIM package."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = [
+        dep.split(">")[0].split("=")[0].split("[")[0].strip().lower()
+        for dep in project["dependencies"]
+    ]
+    assert "prim" not in names and "ema_workbench" not in names
+    assert "dask" in names  # dask[distributed] stays a core dependency
+    licence = project["license"]
+    assert (licence if isinstance(licence, str) else licence["text"]) == "MIT"
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 the sim authors" in text
