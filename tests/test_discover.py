@@ -178,6 +178,11 @@ def test_json_shape_and_file(synthetic: Path, capsys: pytest.CaptureFixture) -> 
     assert not [p.name for p in synthetic.iterdir() if p.name.startswith(".")]  # no temp file
 
 
+def test_method_names_the_implementation(synthetic: Path, capsys: pytest.CaptureFixture) -> None:
+    entry = run_json([str(synthetic), "--outcome", "y", "--above", "0.5"], capsys)
+    assert entry["method"] == "PRIM (sim.analysis.prim)"
+
+
 def test_table(synthetic: Path, capsys: pytest.CaptureFixture) -> None:
     capsys.readouterr()
     assert main(["discover", str(synthetic), "--outcome", "y", "--above", "0.5"]) == 0

@@ -3,8 +3,7 @@ above (or below) a threshold?
 
 ``sim discover SWEEP_DIR --outcome NAME --above X`` runs PRIM, the Patient Rule Induction
 Method (Friedman and Fisher 1999, as used for scenario discovery by Bryant and Lempert 2010),
-on the sweep's design. PRIM itself comes from the ``prim`` package (Project Platypus, the
-stand-alone version of the EMA Workbench's PRIM, itself derived from RAND's sdtoolkit).
+on the sweep's design, with the peeling and pasting of :mod:`sim.analysis.prim`.
 
 **Cases.** By default each design point is one observation (``unit: point``). The outcome of a
 successful replication (no ``error``) *meets the condition* when it is strictly above X
@@ -61,7 +60,6 @@ import difflib
 import json
 import math
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +69,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.analysis.prim import peel_and_paste
 from sim.analysis.thresholds import float_values, succeeded, threshold_shares
 from sim.errors import InputError, Problem
 from sim.fmt import significant
@@ -82,6 +81,9 @@ ARGUMENTS = "<command line>"
 DISCOVERY_FILE = "discovery.json"
 #: Columns of runs.parquet that are not outcomes (besides the design's parameters).
 RUN_COLUMNS = ("point", "replication", "seed", "error")
+
+#: The ``method`` of every box: the PRIM implementation that found it.
+METHOD = "PRIM (sim.analysis.prim)"
 
 Direction = Literal["above", "below"]
 
@@ -319,24 +321,6 @@ def _check_cases(
         )
 
 
-def _limits_of(box_lims: np.ndarray, keys: Sequence[str]) -> dict[str, list[Any]]:
-    """One step's limits as JSON-ready lists: [lo, hi], or the sorted kept values of a text or
-    boolean parameter."""
-    limits: dict[str, list[Any]] = {}
-    for key in keys:
-        pair = box_lims[key]
-        if isinstance(pair[0], set | frozenset):
-            limits[key] = sorted((_plain(v) for v in pair[0]), key=lambda v: (str(type(v)), v))
-        else:
-            limits[key] = [_plain(pair[0]), _plain(pair[1])]
-    return limits
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python number (or bool, str) JSON writes."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def inside(x: Any, limits: dict[str, list[Any]]) -> np.ndarray:
     """Which rows of the parameter frame ``x`` lie in the box ``limits`` (bounds included)."""
     mask = np.ones(len(x), dtype=bool)
@@ -401,37 +385,26 @@ def _choose(trajectory: list[dict[str, Any]], min_coverage: float) -> int:
 def run_prim(
     x: Any, y: np.ndarray, *, peel_alpha: float, paste_alpha: float, min_support: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, list[Any]]]]:
-    """PRIM's peeling and pasting trajectory for one box: per step, its statistics and limits."""
-    import logging
-
-    from prim import Prim
-
-    logging.getLogger("prim").setLevel(logging.WARNING)
-    finder = Prim(x, y, peel_alpha=peel_alpha, paste_alpha=paste_alpha, mass_min=min_support)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20_000))  # prim recurses once per peeling or pasting step
-    try:
-        box = finder.find_box()
-    finally:
-        sys.setrecursionlimit(limit)
-    table = box.peeling_trajectory
-    # prim 1.0.0's own `limits` properties fail under pandas 3 (they assign sets and labels into
-    # float frames); the per-step limits it keeps are read directly instead.
-    steps = getattr(box, "_box_lims", None)
-    if steps is None or len(steps) != len(table):
-        raise RuntimeError("this version of the prim package keeps no per-step box limits")
-    keys = list(x.columns)
+    """PRIM's peeling and pasting trajectory for one box (:mod:`sim.analysis.prim`): per step,
+    its statistics and its limits (step 0's limits are each parameter's range in the data)."""
+    steps = peel_and_paste(
+        {key: x[key].to_numpy() for key in x.columns},
+        y,
+        peel_alpha=peel_alpha,
+        paste_alpha=paste_alpha,
+        min_support=min_support,
+    )
     trajectory = [
         {
-            "step": index,
-            "coverage": float(table["coverage"].iloc[index]),
-            "density": float(table["density"].iloc[index]),
-            "mass": float(table["mass"].iloc[index]),
-            "restricted_dims": int(table["res dim"].iloc[index]),
+            "step": step.step,
+            "coverage": step.coverage,
+            "density": step.density,
+            "mass": step.mass,
+            "restricted_dims": len(step.restricted),
         }
-        for index in range(len(table))
+        for step in steps
     ]
-    return trajectory, [_limits_of(limits, keys) for limits in steps]
+    return trajectory, [step.limits for step in steps]
 
 
 def discover(
@@ -513,19 +486,10 @@ def discover(
         "min_support": min_support,
         "min_coverage": min_coverage,
         "null_as": used_null,
-        "method": f"PRIM (prim {_prim_version()})",
+        "method": METHOD,
         "trajectory": trajectory,
     }
     return Discovery(entry=entry, notes=cases.notes)
-
-
-def _prim_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("prim")
-    except PackageNotFoundError:  # pragma: no cover - an unusual install
-        return "unknown"
 
 
 @contextlib.contextmanager
