@@ -57,6 +57,14 @@ def _seed(text: str) -> int:
     return value
 
 
+def _out_folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty: name a folder (results by default; '.' for the current folder)"
+        )
+    return Path(text)
+
+
 def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--executor`` and ``--scheduler`` (``run`` and ``sweep``)."""
     parser.add_argument(
@@ -92,7 +100,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser, folder: str) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=_out_folder,
         default=Path("results"),
         help=f"parent folder of the {folder} folder (default: results)",
     )
@@ -286,10 +294,12 @@ def _check_out(out: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import api
+    from sim.files import check_replaceable
 
     _check_executor(args)
     scenario = api.load(args.scenario, _overrides(args))
     _check_out(args.out)
+    check_replaceable(args.out / scenario.name)
     if args.precision is None:
         for option in ("max_replications", "precision_outcomes"):
             if getattr(args, option) is not None:
@@ -368,6 +378,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim import api
+    from sim.files import check_replaceable
     from sim.sweep.store import WorkFolder
 
     _check_executor(args)
@@ -375,6 +386,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(api.plan_sweep(loaded, args.workers))
         return EXIT_OK
+    _check_out(args.out)
+    check_replaceable(args.out / loaded.spec.name)
     work = WorkFolder.for_output(args.out / loaded.spec.name)
     try:
         result = api.sweep(

@@ -3,6 +3,12 @@
 Every file ``sim`` writes goes through a temporary sibling renamed into place, so a reader (or a
 user after Ctrl-C or ``kill -9``) sees the old complete file, the new complete file, or none,
 never half of one. A folder is written whole the same way (:func:`write_folder`).
+
+A temporary sibling is named ``.NAME.tmp-PID-TOKEN`` (or ``.old-``): one left behind by a
+process that was killed (its PID is no longer running) is removed by the next write to the same
+place. A folder is replaced only if everything in it is something ``sim`` writes
+(:data:`SIM_WRITES`): files a user added make the write fail as bad input before anything
+changes (:func:`check_replaceable`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,30 @@ FOLDER_FILES: dict[FolderKind, tuple[str, ...]] = {
     "sweep": ("design.parquet", "summary.json"),
     "run": ("runs.parquet", "summary.json"),
 }
+
+#: Everything ``sim`` writes into a result folder: a folder holding only these (and the files
+#: being written) may be replaced by a new run of the same name.
+SIM_WRITES = frozenset(
+    {
+        "runs.parquet",
+        "summary.json",
+        "timeseries.parquet",
+        "scenario.resolved.yaml",
+        "manifest.json",
+        "report.html",
+        "plots",
+        "design.parquet",
+        "points.parquet",
+        "sensitivity.json",
+        "sweep.yaml",
+        "base.resolved.yaml",
+        "discovery.json",
+        "posterior.parquet",
+        "populations.parquet",
+        "calibration.json",
+        "posterior.yaml",
+    }
+)
 
 #: Parquet compression of every table written.
 PARQUET_COMPRESSION = "zstd"
@@ -109,14 +139,78 @@ def _write_content(path: Path, content: FileContent) -> None:
 
 
 def temporary_sibling(path: Path, tag: str = "tmp") -> Path:
-    """A hidden, unique sibling of ``path`` to write before renaming into place."""
-    return path.with_name(f".{path.name}.{tag}-{secrets.token_hex(4)}")
+    """A hidden, unique sibling of ``path`` to write before renaming into place, named with this
+    process's PID (see :func:`remove_stale_siblings`)."""
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this PID exists (ours or another user's)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_siblings(path: Path) -> list[Path]:
+    """Remove the temporary siblings of ``path`` (``.NAME.tmp-PID-TOKEN``, ``.NAME.old-...``)
+    left by processes that are no longer running; returns what was removed. Siblings of a
+    running process (a concurrent write) are left alone."""
+    removed: list[Path] = []
+    parent = path.parent
+    if not parent.is_dir():
+        return removed
+    for tag in ("tmp", "old"):
+        for sibling in parent.glob(f".{glob_escape(path.name)}.{tag}-*"):
+            pid_text = sibling.name.rsplit(f".{tag}-", 1)[1].split("-", 1)[0]
+            if pid_text.isdigit() and not _running(int(pid_text)):
+                remove(sibling)
+                removed.append(sibling)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters escaped."""
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
+
+
+def foreign_entries(folder: Path, writing: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The entries of ``folder`` that ``sim`` did not write (not in :data:`SIM_WRITES` nor
+    ``writing``, hidden temporary siblings aside), sorted."""
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    allowed = SIM_WRITES | set(writing)
+    return sorted(entry.name for entry in folder.iterdir() if entry.name not in allowed)
+
+
+def check_replaceable(folder: Path, writing: set[str] | frozenset[str] = frozenset()) -> None:
+    """Refuse (bad input, exit 2) to replace ``folder`` if it holds anything ``sim`` did not
+    write, or is a file: a new run must never delete a user's files."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise _problem(folder, "exists and is not a folder; move it away or choose another --out")
+    foreign = foreign_entries(folder, writing)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise _problem(
+            folder,
+            f"holds files sim did not write ({shown}): replacing the folder would delete them; "
+            "move them away or choose another --out (nothing was written)",
+        )
 
 
 def write_file(path: Path, content: FileContent) -> Path:
     """Write ``content`` to ``path`` atomically (see :func:`_write_content` for the forms)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_siblings(path)
     temporary = temporary_sibling(path)
     try:
         _write_content(temporary, content)
@@ -144,19 +238,28 @@ def remove(path: Path) -> None:
             path.unlink()
 
 
-def write_folder(final_dir: Path, files: Mapping[str, FileContent]) -> Path:
+def write_folder(
+    final_dir: Path, files: Mapping[str, FileContent], *, replace_any: bool = False
+) -> Path:
     """Write ``files`` (name -> content) as the folder ``final_dir``, atomically.
 
-    Everything goes into a temporary sibling ``.NAME.tmp-<token>`` first; then an existing
+    Everything goes into a temporary sibling ``.NAME.tmp-PID-TOKEN`` first; then an existing
     ``final_dir`` is renamed aside, the new folder renamed in and the old one deleted. On any
     exception, KeyboardInterrupt included, the temporary folder is removed (and an existing
     ``final_dir`` left as it was) and the exception re-raised. Returns ``final_dir``.
+
+    An existing ``final_dir`` holding entries ``sim`` does not write is refused
+    (:func:`check_replaceable`) unless ``replace_any`` (a folder wholly ``sim``'s, such as a
+    report's ``plots/``). Stale temporary siblings of killed writers are removed first.
     """
     final_dir = Path(final_dir)
     names = {name: _relative_path(name) for name in files}
+    if not replace_any:
+        check_replaceable(final_dir, {names[name].parts[0] for name in names})
     parent = final_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(4)
+    remove_stale_siblings(final_dir)
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
     temporary = parent / f".{final_dir.name}.tmp-{token}"
     aside = parent / f".{final_dir.name}.old-{token}"
     moved_aside = False

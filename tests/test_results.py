@@ -212,9 +212,9 @@ def test_write_run_folder(tmp_path: Path) -> None:
 def test_write_run_folder_replaces_an_existing_folder(tmp_path: Path) -> None:
     final = tmp_path / "baseline"
     final.mkdir()
-    (final / "stale.txt").write_text("old")
-    write_run_folder(final, {"new.txt": "new"})
-    assert [p.name for p in final.iterdir()] == ["new.txt"]
+    (final / "manifest.json").write_text("old")  # sim's own file (a user's would be refused)
+    write_run_folder(final, {"summary.json": "new"})
+    assert [p.name for p in final.iterdir()] == ["summary.json"]
     assert _leftovers(tmp_path) == []
 
 
@@ -223,13 +223,13 @@ def test_failure_midway_leaves_nothing_behind(tmp_path: Path, existing: bool) ->
     final = tmp_path / "baseline"
     if existing:
         final.mkdir()
-        (final / "keep.txt").write_text("complete")
+        (final / "summary.json").write_text("complete")
     files = {"a.txt": "written first", "bad.json": {"value": object()}, "c.txt": "never"}
     with pytest.raises(TypeError):
         write_run_folder(final, files)
     assert _leftovers(tmp_path) == []
     if existing:
-        assert [p.name for p in final.iterdir()] == ["keep.txt"]
+        assert [p.name for p in final.iterdir()] == ["summary.json"]
     else:
         assert not final.exists()
 
@@ -247,7 +247,7 @@ def test_unsupported_value_and_nan_are_errors(tmp_path: Path) -> None:
 def test_keyboard_interrupt_midway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     final = tmp_path / "baseline"
     final.mkdir()
-    (final / "keep.txt").write_text("complete")
+    (final / "summary.json").write_text("complete")
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -256,7 +256,7 @@ def test_keyboard_interrupt_midway(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(KeyboardInterrupt):
         write_run_folder(final, {"summary.json": {"a": 1}, "runs.parquet": _table()})
     assert _leftovers(tmp_path) == []
-    assert [p.name for p in final.iterdir()] == ["keep.txt"]
+    assert [p.name for p in final.iterdir()] == ["summary.json"]
 
 
 def test_make_manifest() -> None:

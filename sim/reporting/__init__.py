@@ -42,5 +42,5 @@ def build_report(folder: Path) -> Path:
 
         page = sweep_page(folder)
     document = page.render()
-    write_folder(folder / "plots", dict(page.images))
+    write_folder(folder / "plots", dict(page.images), replace_any=True)
     return write_file(folder / "report.html", document)

@@ -1,0 +1,86 @@
+"""Result folders on disk: atomic writes, never deleting a user's files, stale temporaries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.errors import InputError
+from sim.files import check_replaceable, remove_stale_siblings, write_file, write_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "models" / "tiny.yaml"
+
+
+def dead_pid() -> int:
+    """The PID of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_folder_with_user_files_is_not_replaced(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    write_folder(folder, {"summary.json": {"a": 1}})
+    write_folder(folder, {"summary.json": {"a": 2}})  # sim's own files: replaced
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match=r"notes\.txt.*nothing was written") as info:
+        write_folder(folder, {"summary.json": {"a": 3}})
+    assert info.value.problems[0].file == str(folder)
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert '"a": 2' in (folder / "summary.json").read_text()
+    # A folder that is wholly sim's (a report's plots/) may be replaced whatever it holds.
+    write_folder(folder / "plots", {"a.png": b"x"}, replace_any=True)
+    (folder / "plots" / "extra.png").write_bytes(b"y")
+    write_folder(folder / "plots", {"b.png": b"z"}, replace_any=True)
+    assert sorted(p.name for p in (folder / "plots").iterdir()) == ["b.png"]
+
+
+def test_sim_run_refuses_before_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "my-analysis.ipynb").write_text("{}")
+    argv = ["run", str(TINY), "-n", "5", "--workers", "1", "--quiet", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{folder}:1:1: (top): holds files sim did not write (my-analysis.ipynb)" in err
+    assert "replications in" not in err  # nothing ran
+    assert sorted(p.name for p in folder.iterdir()) == ["my-analysis.ipynb"]
+
+
+def test_empty_out_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(TINY), "--out", ""]) == 2
+    assert "--out: is empty" in capsys.readouterr().err
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path: Path) -> None:
+    final = tmp_path / "run"
+    stale = tmp_path / f".run.tmp-{dead_pid()}-abcd1234"
+    stale.mkdir()
+    (stale / "runs.parquet").write_bytes(b"half")
+    stale_old = tmp_path / f".run.old-{dead_pid()}-abcd1234"
+    stale_old.mkdir()
+    live = tmp_path / f".run.tmp-{os.getpid()}-feedbeef"  # a concurrent writer: kept
+    live.mkdir()
+    other = tmp_path / f".other.tmp-{dead_pid()}-00000000"  # another folder's: not ours
+    other.mkdir()
+    write_folder(final, {"summary.json": {}})
+    assert not stale.exists() and not stale_old.exists()
+    assert live.exists() and other.exists()
+    file_stale = tmp_path / f".report.html.tmp-{dead_pid()}-0badf00d"
+    file_stale.write_text("<html")
+    write_file(tmp_path / "report.html", "<html></html>")
+    assert not file_stale.exists()
+    assert remove_stale_siblings(tmp_path / "nothing-here") == []
+
+
+def test_check_replaceable_on_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    target.write_text("not a folder")
+    with pytest.raises(InputError, match="not a folder"):
+        check_replaceable(target)
