@@ -21,7 +21,6 @@ unless asked for a progress bar.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from sim.errors import ARGUMENTS, InputError, Problem
@@ -182,17 +180,15 @@ def _problem(path: Path, message: str) -> InputError:
 
 
 def _read_parquet(path: Path) -> pa.Table:
-    try:
-        return pq.read_table(path)
-    except Exception as error:  # any Arrow error: not Parquet, truncated...
-        raise _problem(path, f"cannot read: {type(error).__name__}: {error}") from None
+    from sim.files import read_table
+
+    return read_table(path)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _problem(path, f"cannot read: {error}") from None
+    from sim.files import read_json
+
+    data = read_json(path)
     if not isinstance(data, dict):
         raise _problem(path, "is not a JSON object")
     return data

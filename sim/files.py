@@ -94,6 +94,52 @@ def folder_kind(folder: Path, expected: tuple[FolderKind, ...] | None = None) ->
     raise _problem(folder, f"not {wanted}; it has {found}")
 
 
+def _parquet(path: Path, read: Any) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise _problem(path, "missing" if not path.exists() else "not a regular file")
+    try:
+        return read(path)
+    except (OSError, pa.ArrowException, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise _problem(
+            path, f"cannot read it as Parquet ({reason}); run the command that made it again"
+        ) from None
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file of a result folder; bad input (exit 2) naming the file if it is missing,
+    truncated or not Parquet (never a raw Arrow error)."""
+    return _parquet(path, lambda p: pq.read_table(p, columns=columns))
+
+
+def read_schema(path: Path) -> pa.Schema:
+    """The schema of a Parquet file of a result folder (errors as :func:`read_table`)."""
+    return _parquet(path, pq.read_schema)
+
+
+def read_json(path: Path, *, required: bool = True) -> Any:
+    """A JSON file of a result folder (None if absent and not ``required``); bad input naming
+    the file, line and column if it is not UTF-8 JSON (its content is never echoed)."""
+    path = Path(path)
+    if not path.is_file():
+        if required:
+            raise _problem(path, "missing")
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _problem(path, "is not UTF-8 text") from None
+    except OSError as error:
+        raise _problem(path, f"cannot read: {error.strerror or error}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            [Problem(str(path), error.lineno, error.colno, "", f"invalid JSON: {error.msg}")]
+        ) from None
+
+
 def _kinds_text(kinds: tuple[FolderKind, ...]) -> str:
     return " or ".join(f"a {kind} folder" for kind in kinds)
 

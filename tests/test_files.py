@@ -84,3 +84,38 @@ def test_check_replaceable_on_a_file(tmp_path: Path) -> None:
     target.write_text("not a folder")
     with pytest.raises(InputError, match="not a folder"):
         check_replaceable(target)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "not-utf8-summary"])
+def test_report_and_discover_on_damaged_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """A damaged file is bad input (exit 2) naming it, never a raw Arrow or Unicode error."""
+    argv = ["run", str(TINY), "-n", "5", "--workers", "1", "--quiet", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    folder = tmp_path / "tiny"
+    runs = folder / "runs.parquet"
+    if damage == "truncated":
+        runs.write_bytes(runs.read_bytes()[: runs.stat().st_size // 2])
+        bad = runs
+    elif damage == "garbage":
+        runs.write_bytes(b"\x00not parquet at all" * 10)
+        bad = runs
+    else:
+        bad = folder / "summary.json"
+        bad.write_bytes(b"\xff\xfe{\x00}")
+    capsys.readouterr()
+    assert main(["report", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}:") and "Traceback" not in err
+    assert "ArrowInvalid" not in err and "UnicodeDecodeError" not in err
+    # discover reads a sweep's runs.parquet the same way.
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "design.parquet").write_bytes(b"PAR1 truncated")
+    (sweep / "runs.parquet").write_bytes(b"PAR1 truncated")
+    (sweep / "summary.json").write_text("{}")
+    assert main(["discover", str(sweep), "--outcome", "total", "--above", "1"]) == 2
+    err = capsys.readouterr().err
+    assert str(sweep / "design.parquet") in err or str(sweep / "runs.parquet") in err
+    assert "Traceback" not in err

@@ -67,11 +67,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sim.analysis.prim import peel_and_paste
 from sim.analysis.thresholds import float_values, succeeded, threshold_shares
 from sim.errors import InputError, Problem
+from sim.files import read_schema, read_table
 from sim.fmt import significant
 from sim.results.summary import render_table
 
@@ -163,11 +163,7 @@ def _check_settings(
 
 
 def _read_table(folder: Path, name: str, columns: Sequence[str] | None = None) -> pa.Table:
-    path = folder / name
-    try:
-        return pq.read_table(path, columns=list(columns) if columns is not None else None)
-    except (OSError, pa.ArrowException) as error:
-        raise InputError([Problem(str(path), 1, 1, "", f"cannot read: {error}")]) from None
+    return read_table(folder / name, list(columns) if columns is not None else None)
 
 
 def _check_folder(folder: Path) -> None:
@@ -216,7 +212,7 @@ def load_cases(
         raise InputError([Problem(str(folder / "design.parquet"), 1, 1, "", "has no point")])
     if not keys:
         raise InputError([Problem(str(folder / "design.parquet"), 1, 1, "", "varies no parameter")])
-    schema = pq.read_schema(folder / "runs.parquet")
+    schema = read_schema(folder / "runs.parquet")
     outcomes = [name for name in schema.names if name not in RUN_COLUMNS and name not in keys]
     if outcome not in outcomes:
         close = difflib.get_close_matches(outcome, outcomes, n=1, cutoff=0.6)

@@ -16,7 +16,8 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+from sim.files import read_schema, read_table
 
 Direction = Literal["above", "below"]
 
@@ -103,11 +104,11 @@ def point_shares(
     """Per point id of a sweep's ``runs.parquet``, the share of its usable runs whose
     ``outcome`` is strictly above (below) ``threshold`` (see :func:`threshold_shares`); NaN
     for a point without a usable run, or for every point when there is no such outcome."""
-    schema = pq.read_schema(runs)
+    schema = read_schema(runs)
     if outcome not in schema.names:
         return np.full(points, np.nan)
     columns = ["point", outcome] + (["error"] if "error" in schema.names else [])
-    table = pq.read_table(runs, columns=columns)
+    table = read_table(runs, columns=columns)
     point = np.asarray(table.column("point").to_numpy(), dtype=np.int64)
     values = float_values(table.column(outcome))
     found = threshold_shares(point, values, succeeded(table), direction, threshold, null_as, points)

@@ -7,7 +7,6 @@ gets a full report from its own specs and no page names a model.
 
 from __future__ import annotations
 
-import json
 import math
 import shlex
 from collections import Counter
@@ -20,11 +19,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import yaml
 
 from sim.analysis.thresholds import float_values, succeeded
 from sim.errors import InputError, Problem
+from sim.files import read_json, read_schema, read_table
 from sim.fmt import DASH
 from sim.fmt import number as format_number
 from sim.model.interface import OutcomeSpec, Presentation
@@ -35,27 +34,14 @@ def _problem(path: Path, message: str, line: int = 1, col: int = 1) -> InputErro
     return InputError([Problem(str(path), line, col, "", message)])
 
 
-def read_json(path: Path, *, required: bool = True) -> Any:
-    """JSON from ``path``; invalid JSON is bad input at its line and column."""
-    if not path.is_file():
-        if required:
-            raise _problem(path, "missing")
-        return None
-    text = path.read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _problem(path, f"invalid JSON: {error.msg}", error.lineno, error.colno) from None
-
-
 def read_yaml(path: Path) -> tuple[str, dict[str, Any]]:
     """The text of a YAML file and its top-level mapping ({} when missing or unreadable)."""
     if not path.is_file():
         return "", {}
-    text = path.read_text(encoding="utf-8")
     try:
+        text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
         return text, {}
     return text, data if isinstance(data, dict) else {}
 
@@ -176,12 +162,12 @@ class RunFolder:
         ]
 
     def columns(self, names: Sequence[str]) -> pa.Table:
-        return pq.read_table(self.path / "runs.parquet", columns=list(names))
+        return read_table(self.path / "runs.parquet", columns=list(names))
 
     def series(self) -> pa.Table | None:
         """timeseries.parquet (the daily bands), if the folder has one."""
         path = self.path / "timeseries.parquet"
-        return pq.read_table(path) if path.is_file() else None
+        return read_table(path) if path.is_file() else None
 
 
 def read_run_folder(folder: Path) -> RunFolder:
@@ -189,7 +175,7 @@ def read_run_folder(folder: Path) -> RunFolder:
     summary = read_json(folder / "summary.json")
     manifest = read_json(folder / "manifest.json", required=False) or {}
     resolved_text, resolved = read_yaml(folder / "scenario.resolved.yaml")
-    schema = pq.read_schema(folder / "runs.parquet")
+    schema = read_schema(folder / "runs.parquet")
     return RunFolder(
         folder, summary, manifest, resolved_text, resolved, schema, read_outcomes(schema)
     )
@@ -274,10 +260,10 @@ def point_means(
 ) -> PointMeans:
     """Per point, the mean of each outcome over its successful runs (nulls as ``null_as``
     where given, else left out); also the run count, failed-run count and error messages."""
-    schema = pq.read_schema(runs)
+    schema = read_schema(runs)
     wanted = [name for name in outcomes if name in schema.names]
     columns = ["point", *wanted] + (["error"] if "error" in schema.names else [])
-    table = pq.read_table(runs, columns=columns)
+    table = read_table(runs, columns=columns)
     point = np.asarray(table.column("point").to_numpy(), dtype=np.int64)
     errors: Counter[str] = Counter()
     ok = succeeded(table)
@@ -355,7 +341,7 @@ def read_sweep_folder(folder: Path) -> SweepFolder:
     discovery = read_json(folder / "discovery.json", required=False)
     sweep_text, sweep = read_yaml(folder / "sweep.yaml")
     base_text, base = read_yaml(folder / "base.resolved.yaml")
-    design = pq.read_table(folder / "design.parquet")
+    design = read_table(folder / "design.parquet")
     keys = [k for k in design.column_names if k != "point"]
     point_ids = (
         np.asarray(design.column("point").to_numpy(), dtype=np.int64)
@@ -369,7 +355,7 @@ def read_sweep_folder(folder: Path) -> SweepFolder:
     wanted = list(dict.fromkeys([*outputs, *(str(box.get("outcome")) for box in boxes)]))
     found = point_means(folder / "runs.parquet", wanted, null_as, design.num_rows)
     means = {out: values[point_ids] for out, values in found.means.items()}
-    outcomes = read_outcomes(pq.read_schema(folder / "runs.parquet"), exclude=keys)
+    outcomes = read_outcomes(read_schema(folder / "runs.parquet"), exclude=keys)
     return SweepFolder(
         path=folder,
         summary=summary,
