@@ -31,3 +31,22 @@ def test_series_and_scenarios_are_documented() -> None:
         assert f"`{name}`" in README
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
         assert f"`{path.name}`" in README, f"{path.name} is not in the README's scenario table"
+
+
+def test_the_python_api_session_runs_as_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `>>>` session of the Python API gives the output it shows (doctest)."""
+    import doctest
+
+    section = README.split("## The Python API", 1)[1].split("\n## ", 1)[0]
+    session = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    monkeypatch.chdir(tmp_path)  # results/ of the session go to a temporary folder
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(session, {}, "README: The Python API", str(ROOT / "README.md"), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    results = runner.summarize(verbose=False)
+    assert results.attempted >= 10
+    assert results.failed == 0
