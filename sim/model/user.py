@@ -295,7 +295,7 @@ class UserModel:
         return ReplicationResult(values)
 
     def _discover(self) -> list[str]:
-        from sim.runner.replications import ReplicationError
+        from sim.runner.engine import ReplicationError
 
         try:
             result = self.call(Streams(self.scenario.seed, 0))
