@@ -7,8 +7,9 @@ point's parameters) and the sweep goes on.
 
 The runs are numbered point-major (``run = point * replications + replication``) and cut into
 chunks of consecutive runs; a chunk is the unit of work sent to a worker, and the unit saved
-to disk (see ``store.py``). Rows never depend on the chunking, the executor or the number of
-workers.
+to disk (see ``store.py``). The chunks run on the work engine (:mod:`sim.runner.engine`), with
+its failure policy ``"record"``. Rows never depend on the chunking, the executor or the number
+of workers.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.model import build_model
-from sim.model.interface import Model, OutcomeSpec
-from sim.seeding import Streams
+from sim.model.interface import Model, OutcomeSpec, Presentation, presentation_of
+from sim.runner.engine import Chunk, ChunkResult, ChunkRunner, Engine, ProgressFactory, progress_bar
+from sim.runner.engine import chunk_ranges as engine_chunk_ranges
 from sim.sweep.design import Design, build_design
 from sim.sweep.spec import LoadedSweep, Output, scenario_data
 
@@ -54,27 +54,21 @@ def validation_message(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """Runs ``start``..``stop - 1`` (point-major numbering) and the values of their points."""
+class SweepPoints:
+    """The models of a sweep's design points, built in whatever process runs them (picklable).
 
-    index: int
-    start: int
-    stop: int
-    points: dict[int, dict[str, Any]]
+    The model of a point is built from the base scenario's data with the point's values set;
+    the last point's model is kept, as runs come point-major. A point whose scenario is not
+    valid has, instead of a model, the reason (recorded as each of its runs' error).
+    """
 
-
-@dataclass
-class SweepWorker:
-    """Runs the chunks of a sweep (a picklable callable sent to the executor's workers)."""
-
-    base_type: type[BaseModel]
-    base_data: dict[str, Any]
-    source_dir: Path | None
-    seed: int
-    replications: int
-    specs: list[OutcomeSpec]
-    _cache: tuple[int, Model | str] | None = field(default=None, repr=False, compare=False)
+    def __init__(
+        self, base_type: type[BaseModel], base_data: dict[str, Any], source_dir: Path | None
+    ) -> None:
+        self.base_type = base_type
+        self.base_data = base_data
+        self.source_dir = source_dir
+        self._cache: tuple[int, Model | str] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -93,36 +87,30 @@ class SweepWorker:
         self._cache = (point, model)
         return model
 
-    def __call__(self, chunk: Chunk) -> dict[str, Any]:
-        """Columnar results of the chunk's runs: point, replication, error, and each outcome."""
-        names = [s.name for s in self.specs]
-        columns: dict[str, list[Any]] = {name: [] for name in names}
-        points: list[int] = []
-        replications: list[int] = []
-        errors: list[str | None] = []
-        for run in range(chunk.start, chunk.stop):
-            point, replication = divmod(run, self.replications)
-            points.append(point)
-            replications.append(replication)
-            model = self.model_for(point, chunk.points[point])
-            outcomes: dict[str, Any] | None = None
-            error: str | None = None
-            if isinstance(model, str):
-                error = model
-            else:
-                try:
-                    outcomes = model.run_replication(Streams(self.seed, replication)).outcomes
-                except Exception as exc:  # recorded, and the sweep goes on
-                    error = f"{type(exc).__name__}: {exc}"
-            errors.append(error)
-            for name in names:
-                columns[name].append(None if outcomes is None else outcomes.get(name))
-        return {"point": points, "replication": replications, "error": errors, **columns}
+
+def sweep_runner(
+    base_type: type[BaseModel],
+    base_data: dict[str, Any],
+    source_dir: Path | None,
+    seed: int,
+    replications: int,
+    specs: list[OutcomeSpec],
+) -> ChunkRunner:
+    """The work of a sweep's chunks: each point's model, failures recorded, no series."""
+    return ChunkRunner(
+        None,
+        seed,
+        specs,
+        None,
+        points=SweepPoints(base_type, base_data, source_dir),
+        replications=replications,
+        failures="record",
+    )
 
 
 def chunk_ranges(total_runs: int, chunk_runs: int) -> list[tuple[int, int]]:
     """``[start, stop)`` of each chunk of at most ``chunk_runs`` runs."""
-    return [(s, min(s + chunk_runs, total_runs)) for s in range(0, total_runs, chunk_runs)]
+    return engine_chunk_ranges(total_runs, size=chunk_runs)
 
 
 def chunks_for(design: Design, replications: int, chunk_runs: int) -> list[Chunk]:
@@ -143,31 +131,47 @@ def automatic_chunk_runs(seconds_per_run: float, total_runs: int, workers: int) 
 
 @dataclass
 class Prepared:
-    """A sweep ready to run: its design, worker, outcome specs and timing probe."""
+    """A sweep ready to run: its design, work, outcome specs and timing probe.
+
+    ``probe`` holds the results of the timing runs (what :meth:`assembly_seconds_per_run`
+    assembles to time the assembly).
+    """
 
     loaded: LoadedSweep
     design: Design
-    worker: SweepWorker
+    worker: ChunkRunner
     specs: list[OutcomeSpec]
     seconds_per_run: float
     probe_runs: int
+    presentation: Presentation = field(default_factory=Presentation)
+    probe: list[ChunkResult] = field(default_factory=list, repr=False)
+    _assembly: float | None = field(default=None, repr=False)
 
     @property
     def total_runs(self) -> int:
         return self.design.points * self.loaded.spec.replications
 
+    def assembly_seconds_per_run(self) -> float:
+        """The parent's time per run to store a chunk and assemble the final folder, timed on
+        copies of the probe's results (once, then remembered)."""
+        if self._assembly is None:
+            from sim.sweep.assemble import time_assembly
+
+            self._assembly = time_assembly(self, min(self.total_runs, 20_000))
+        return self._assembly
+
 
 def prepare(
     loaded: LoadedSweep, *, probe_seconds: float = 0.3, max_probe_runs: int = 20
 ) -> Prepared:
-    """Build the design and the worker, and time a few runs in-process."""
+    """Build the design and the work, and time a few runs in-process."""
     spec = loaded.spec
     design = build_design(spec)
     base = loaded.base_scenario
     base_data = base.model_dump(mode="json", by_alias=True)
     base_model = build_model(base, loaded.base_path.parent)
     specs = list(base_model.outcome_specs())
-    worker = SweepWorker(
+    worker = sweep_runner(
         type(base), base_data, loaded.base_path.parent, spec.seed, spec.replications, specs
     )
     # Probe up to 10 points spread over the design, one replication of each in turn, so the
@@ -176,29 +180,33 @@ def prepare(
     limit = min(max_probe_runs, design.points * spec.replications)
     order = [(p, r) for r in range(spec.replications) for p in spread][:limit]
     points = {p: design.values(p) for p in spread}
-    runs = 0
+    probe = []
     started = time.perf_counter()
     for point, replication in order:
         run = point * spec.replications + replication
-        worker(Chunk(-1, run, run + 1, points))
-        runs += 1
+        probe.append(worker(Chunk(-1, run, run + 1, points)))
         if time.perf_counter() - started > probe_seconds:
             break
-    seconds = (time.perf_counter() - started) / max(runs, 1)
-    return Prepared(loaded, design, worker, specs, seconds, runs)
+    seconds = (time.perf_counter() - started) / max(len(probe), 1)
+    return Prepared(
+        loaded, design, worker, specs, seconds, len(probe), presentation_of(base_model), probe
+    )
 
 
 def describe_plan(prepared: Prepared, workers: int, chunk_runs: int) -> str:
-    """What a sweep will do and how long it should take (``--dry-run``)."""
+    """What a sweep will do and how long it should take, assembly included (``--dry-run``)."""
     spec = prepared.loaded.spec
     total = prepared.total_runs
-    estimate = prepared.seconds_per_run * total / max(workers, 1)
+    running = prepared.seconds_per_run * total / max(workers, 1)
+    assembly = prepared.assembly_seconds_per_run() * total
     return (
         f"sweep {spec.name}: method {spec.method}, {len(spec.parameters)} parameters, "
         f"{prepared.design.points:,} points x {spec.replications} replications = {total:,} runs\n"
         f"timing run: {prepared.probe_runs} runs at points spread over the design, "
-        f"{prepared.seconds_per_run * 1000:.2f} ms/run\n"
-        f"estimate: about {_duration(estimate)} on {workers} worker(s), "
+        f"{prepared.seconds_per_run * 1000:.2f} ms/run; assembly "
+        f"{prepared.assembly_seconds_per_run() * 1000:.3f} ms/run\n"
+        f"estimate: about {_duration(running + assembly)} on {workers} worker(s) "
+        f"(runs {_duration(running)}, assembly {_duration(assembly)}), "
         f"in {math.ceil(total / chunk_runs):,} chunks of up to {chunk_runs:,} runs"
     )
 
@@ -211,20 +219,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-ProgressFactory = Callable[[int, int], Any]
-
-
 def default_progress(total: int, initial: int) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=initial,
-        unit="run",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        desc="sweep",
-    )
+    """The sweep's progress bar on stderr (runs done, rate, time left)."""
+    return progress_bar(total, initial, unit="run", desc="sweep")
 
 
 def cpu_count() -> int:
@@ -233,7 +230,7 @@ def cpu_count() -> int:
 
 @dataclass
 class SweepOutcome:
-    """What a finished sweep reports."""
+    """What a finished sweep reports (``assembly_seconds``: the time after the last run)."""
 
     folder: Path
     points: int
@@ -243,6 +240,7 @@ class SweepOutcome:
     elapsed_seconds: float
     workers: int
     summary: dict[str, Any]
+    assembly_seconds: float = 0.0
 
 
 def run_sweep(
@@ -259,9 +257,8 @@ def run_sweep(
     """Run (or resume) a sweep into ``out/NAME/``, streaming runs to disk as chunks finish."""
     from sim import __version__
     from sim.results import make_manifest, write_run_folder
-    from sim.runner import make_executor
     from sim.scenario.yamlio import dump_yaml
-    from sim.sweep.assemble import assemble, chunk_table, design_table, runs_schema
+    from sim.sweep.assemble import assemble, chunk_table, design_table, sweep_runs_schema
     from sim.sweep.sensitivity import analyze, replication_noise
     from sim.sweep.store import WorkFolder, fingerprint
 
@@ -290,31 +287,23 @@ def run_sweep(
     resumed_runs = sum(c.stop - c.start for c in chunks if c.index in done)
 
     design_arrow = design_table(design)
-    schema = runs_schema(design_arrow.schema, prepared.specs)
-    bar = progress(total, resumed_runs) if progress else None
-    pool = None
-    try:
-        if todo:
-            pool = make_executor(
-                executor,
-                min(workers, len(todo)),
-                preload=[type(prepared.worker).__module__],
-                **({"scheduler": scheduler} if scheduler else {}),
+    schema = sweep_runs_schema(design_arrow.schema, prepared.specs, prepared.presentation)
+    with Engine(
+        executor,
+        max(1, min(workers, len(todo))),
+        total=total,
+        initial=resumed_runs,
+        progress=progress,
+        preload=[__name__],
+        scheduler=scheduler,
+    ) as engine:
+        for position, result in engine.map(prepared.worker, todo, _runs_of):
+            chunk = todo[position]
+            table = chunk_table(
+                result, design_arrow, schema, prepared.specs, spec.seed, spec.replications
             )
-            for position, result in pool.map_chunks(prepared.worker, todo):
-                chunk = todo[position]
-                work.write_chunk(chunk.index, chunk_table(result, design_arrow, schema, spec.seed))
-                if bar is not None:
-                    bar.update(chunk.stop - chunk.start)
-            pool.close()
-            pool = None
-    except BaseException:
-        if pool is not None:
-            pool.close(abort=True)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
+            work.write_chunk(chunk.index, table)
+    last_run = time.perf_counter()
 
     numeric = [s.name for s in prepared.specs if s.kind in ("int", "float")]
     chosen = spec.output_list() or [Output(outcome=name) for name in numeric]
@@ -325,7 +314,14 @@ def run_sweep(
     try:
         null_as = {o.outcome: o.null_as for o in chosen if o.null_as is not None}
         means, variances, runs, failed = assemble(
-            work, len(chunks), staging, schema, numeric, design.points, null_as
+            work,
+            len(chunks),
+            staging,
+            schema,
+            numeric,
+            design.points,
+            null_as,
+            replications=spec.replications,
         )
         elapsed = time.perf_counter() - started
         summary = {
@@ -364,9 +360,22 @@ def run_sweep(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     work.remove()
+    finished = time.perf_counter()
     return SweepOutcome(
-        final_dir, design.points, runs, failed, resumed_runs, elapsed, workers, summary
+        final_dir,
+        design.points,
+        runs,
+        failed,
+        resumed_runs,
+        elapsed,
+        workers,
+        summary,
+        assembly_seconds=finished - last_run,
     )
+
+
+def _runs_of(chunk: Chunk) -> int:
+    return chunk.stop - chunk.start
 
 
 def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:
