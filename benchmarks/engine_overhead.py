@@ -9,13 +9,14 @@ normal draw), prints
   run (the sweep's time per run minus the direct call's; target at most 0.05 ms);
 - the share of the sweep's wall time spent assembling the final folder after the last run
   (target under 10%), and what ``--dry-run`` estimated, assembly included;
-- the parent process's peak memory at two sweep sizes, each in a fresh process (target: flat
-  in the number of runs).
+- the parent process's peak memory at two sweep sizes, each in a fresh process, with the same
+  chunk size (target: flat in the number of runs; the automatic chunk size grows with the
+  sweep up to about 0.5 s of work, and a chunk's buffers with it).
 
 It is a benchmark, not a test: it prints figures and exits 0.
 
-    python benchmarks/engine_overhead.py [--runs 50000] [--small 20000] [--large 200000]
-                                         [--replications 10]
+    python benchmarks/engine_overhead.py [--runs 50000] [--small 50000] [--large 500000]
+                                         [--replications 10] [--chunk-runs 5000]
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ print(json.dumps({
 """
 
 
-def sweep_file(folder: Path, runs: int, replications: int) -> Path:
-    """A Latin-hypercube sweep of ``runs`` runs over the tiny model's two parameters."""
+def sweep_file(folder: Path, runs: int, replications: int, chunk_runs: int | None = None) -> Path:
+    """A Latin-hypercube sweep of ``runs`` runs over the tiny model's two parameters (chunks of
+    ``chunk_runs`` runs, else the automatic size)."""
     path = folder / f"sweep-{runs}.yaml"
+    chunking = f"chunk_runs: {chunk_runs}\n" if chunk_runs else ""
     path.write_text(
         f"name: overhead-{runs}\nbase: {MODELS / 'tiny.yaml'}\nmethod: lhs\n"
-        f"samples: {runs // replications}\nreplications: {replications}\nseed: 1\n"
+        f"samples: {runs // replications}\nreplications: {replications}\nseed: 1\n{chunking}"
         "parameters:\n"
         "  parameters.a: {low: 0, high: 1}\n"
         "  parameters.b: {low: 1, high: 3}\n"
@@ -102,9 +105,12 @@ def dry_run_estimate(path: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50_000, help="runs of the timed sweep")
-    parser.add_argument("--small", type=int, default=20_000, help="runs of the small sweep")
-    parser.add_argument("--large", type=int, default=200_000, help="runs of the large sweep")
+    parser.add_argument("--small", type=int, default=50_000, help="runs of the small sweep")
+    parser.add_argument("--large", type=int, default=500_000, help="runs of the large sweep")
     parser.add_argument("--replications", type=int, default=10, help="replications per point")
+    parser.add_argument(
+        "--chunk-runs", type=int, default=5_000, help="chunk size of the two memory sweeps"
+    )
     args = parser.parse_args()
 
     direct = direct_seconds_per_call(200_000)
@@ -126,8 +132,9 @@ def main() -> None:
                 f"assembly after the last run: {timed['assembly_seconds']:.2f} s, "
                 f"{share:.1%} of the sweep's wall time (target < 10%)"
             )
+        print(f"peak memory of the parent, chunks of {args.chunk_runs:,} runs:")
         for runs in (args.small, args.large):
-            path = sweep_file(folder, runs, args.replications)
+            path = sweep_file(folder, runs, args.replications, args.chunk_runs)
             figures = run_child(path, folder / f"out-{runs}")
             assembly = figures["assembly_seconds"]
             share = f", assembly {assembly / figures['seconds']:.1%}" if assembly else ""

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from sim.model.interface import OutcomeSpec, ReplicationResult
-from sim.scenario.distributions import Dist
+from sim.scenario.distributions import Constant, Dist
 from sim.scenario.user import NAME, RESERVED_OUTPUTS, UserScenario
 from sim.seeding import Streams
 
@@ -187,31 +187,52 @@ class UserModel:
     """
 
     def __init__(self, scenario: UserScenario, source_dir: Path | None = None) -> None:
-        self.scenario = scenario
-        self.folder = model_folder(scenario, source_dir)
-        self.name = scenario.model
-        self._names = list(scenario.parameters)
-        self._dists: list[Dist] = list(scenario.parameters.values())
+        self._setup(scenario, model_folder(scenario, source_dir))
+        self.source_dir = source_dir
         self._outputs: list[str] | None = (
             list(scenario.outputs) if scenario.outputs is not None else None
         )
-        self._function: UserFunction | None = None
         self.function()  # import now: a bad reference is bad input, found before any run
+
+    def _setup(self, scenario: UserScenario, folder: Path | None) -> None:
+        """The state that follows from the scenario (the function is imported later)."""
+        self.scenario = scenario
+        self.folder = folder
+        self.name = scenario.model
+        self._names = list(scenario.parameters)
+        self._dists: list[Dist] = list(scenario.parameters.values())
+        # A constant's inverse CDF is the constant: it needs no uniform (a costly draw).
+        self._constants: list[float | None] = [
+            float(dist.value) if isinstance(dist, Constant) else None for dist in self._dists
+        ]
+        self._function: UserFunction | None = None
+
+    def with_scenario(self, scenario: UserScenario) -> UserModel:
+        """The model of another scenario (a sweep's design point, say): when it names the same
+        model in the same folder, the imported function is reused instead of imported again."""
+        if scenario.model != self.scenario.model or scenario.model_dir != self.scenario.model_dir:
+            return UserModel(scenario, self.source_dir)
+        model = UserModel.__new__(UserModel)
+        model._setup(scenario, self.folder)
+        model.source_dir = self.source_dir
+        model._outputs = list(scenario.outputs) if scenario.outputs is not None else None
+        model._function = self._function
+        return model
 
     # -- pickling: the scenario, the folder and the outputs travel; the function does not ------
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "folder": self.folder, "outputs": self._outputs}
+        return {
+            "scenario": self.scenario,
+            "folder": self.folder,
+            "source_dir": self.source_dir,
+            "outputs": self._outputs,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        scenario: UserScenario = state["scenario"]
-        self.scenario = scenario
-        self.folder = state["folder"]
-        self.name = scenario.model
-        self._names = list(scenario.parameters)
-        self._dists = list(scenario.parameters.values())
+        self._setup(state["scenario"], state["folder"])
+        self.source_dir = state.get("source_dir")
         self._outputs = state["outputs"]
-        self._function = None
 
     # -- the Model interface ----------------------------------------------------------------------
 
@@ -246,8 +267,12 @@ class UserModel:
         """This replication's parameters: one uniform each, keyed by the parameter's name,
         through ``ppf``."""
         return {
-            name: float(dist.ppf(streams.uniform(f"world/parameters.{name}")))
-            for name, dist in zip(self._names, self._dists, strict=True)
+            name: (
+                float(dist.ppf(streams.uniform(f"world/parameters.{name}")))
+                if constant is None
+                else constant
+            )
+            for name, dist, constant in zip(self._names, self._dists, self._constants, strict=True)
         }
 
     def call(self, streams: Streams) -> Mapping[Any, Any]:

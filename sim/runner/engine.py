@@ -393,23 +393,24 @@ class Engine:
                 self.bar.close()
 
     def map(
-        self, fn: Callable[[C], R], chunks: Sequence[C], runs: Callable[[C], int]
+        self, fn: Callable[[C], R], chunks: Sequence[C]
     ) -> Generator[tuple[int, R], None, None]:
         """Call ``fn`` on every chunk; yield ``(index into chunks, result)`` as they complete,
-        moving the bar by ``runs(chunk)``. An exception raised by ``fn`` is raised from here."""
+        moving the bar by the runs of each result (a :class:`ChunkResult`'s, else 1). An
+        exception raised by ``fn`` is raised from here."""
         if not chunks:
             return
         with closing(self.executor.map_chunks(fn, chunks)) as completed:
             for index, result in completed:
                 yield index, result
                 if self.bar is not None:
-                    self.bar.update(runs(chunks[index]))
+                    self.bar.update(_runs_in(result))
 
     def run_in_order(self, fn: Callable[[C], R], chunks: Sequence[C]) -> Iterator[R]:
-        """:meth:`map`'s results put back in chunk order (``chunks`` are ``(start, stop)``)."""
+        """:meth:`map`'s results put back in chunk order."""
         results: list[R | None] = [None] * len(chunks)
         received = 0
-        for index, result in self.map(fn, chunks, _span):
+        for index, result in self.map(fn, chunks):
             results[index] = result
             received += 1
         if received != len(chunks):  # pragma: no cover - an executor that lost chunks
@@ -425,11 +426,10 @@ class Engine:
                 refresh()
 
 
-def _span(chunk: Any) -> int:
-    if isinstance(chunk, Chunk):
-        return chunk.stop - chunk.start
-    start, stop = chunk
-    return int(stop - start)
+def _runs_in(result: Any) -> int:
+    if isinstance(result, ChunkResult):
+        return result.stop - result.start
+    return 1
 
 
 # -- the Arrow schema of runs.parquet ------------------------------------------------------------

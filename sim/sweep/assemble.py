@@ -26,7 +26,7 @@ from sim.sweep.design import Design
 from sim.sweep.store import POINTS_SCHEMA, QUANTILES, WorkFolder, pc_is_ok
 
 #: Rows of whole points the assembly summarises at a time (bounds the parent's memory).
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384
 
 
 def design_table(design: Design) -> pa.Table:

@@ -19,9 +19,10 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from pydantic import BaseModel, ValidationError
 
@@ -69,19 +70,29 @@ class SweepPoints:
         self.base_data = base_data
         self.source_dir = source_dir
         self._cache: tuple[int, Model | str] | None = None
+        self._last_model: Model | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_cache"] = None
+        state["_last_model"] = None
         return state
 
     def model_for(self, point: int, values: dict[str, Any]) -> Model | str:
         """The model of a point, or the reason its scenario is invalid (cached per point)."""
         if self._cache is not None and self._cache[0] == point:
             return self._cache[1]
+        previous = self._last_model
         try:
             scenario = point_scenario(self.base_type, self.base_data, values)
-            model: Model | str = build_model(scenario, self.source_dir)
+            reuse = getattr(previous, "with_scenario", None)
+            # A model that can be rebuilt from another scenario (a user model: its function
+            # stays imported) is, instead of built from nothing at each point.
+            built: Model = (
+                reuse(scenario) if callable(reuse) else build_model(scenario, self.source_dir)
+            )
+            self._last_model = built
+            model: Model | str = built
         except ValidationError as error:
             model = f"invalid scenario at this point: {validation_message(error)}"
         self._cache = (point, model)
@@ -113,13 +124,57 @@ def chunk_ranges(total_runs: int, chunk_runs: int) -> list[tuple[int, int]]:
     return engine_chunk_ranges(total_runs, size=chunk_runs)
 
 
-def chunks_for(design: Design, replications: int, chunk_runs: int) -> list[Chunk]:
-    chunks = []
-    for index, (start, stop) in enumerate(chunk_ranges(design.points * replications, chunk_runs)):
-        first, last = start // replications, (stop - 1) // replications
-        points = {p: design.values(p) for p in range(first, last + 1)}
-        chunks.append(Chunk(index, start, stop, points))
-    return chunks
+class SweepChunks(Sequence[Chunk]):
+    """The chunks ``indices`` of a sweep (all by default), each made when it is asked for, so
+    the parent never holds every point's values at once."""
+
+    def __init__(
+        self,
+        design: Design,
+        replications: int,
+        chunk_runs: int,
+        indices: Sequence[int] | None = None,
+    ) -> None:
+        self.design = design
+        self.replications = replications
+        self.chunk_runs = chunk_runs
+        self.total_runs = design.points * replications
+        count = math.ceil(self.total_runs / chunk_runs)
+        self.indices = list(range(count)) if indices is None else list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, position: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, position: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        index = self.indices[position]
+        start = index * self.chunk_runs
+        stop = min(start + self.chunk_runs, self.total_runs)
+        first, last = start // self.replications, (stop - 1) // self.replications
+        points = {p: self.design.values(p) for p in range(first, last + 1)}
+        return Chunk(index, start, stop, points)
+
+    def runs_of(self, index: int) -> int:
+        """The number of runs of chunk ``index`` (without making it)."""
+        start = index * self.chunk_runs
+        return min(start + self.chunk_runs, self.total_runs) - start
+
+    def without(self, done: set[int]) -> SweepChunks:
+        """These chunks but those in ``done``."""
+        indices = [index for index in self.indices if index not in done]
+        return SweepChunks(self.design, self.replications, self.chunk_runs, indices)
+
+
+def chunks_for(design: Design, replications: int, chunk_runs: int) -> SweepChunks:
+    """Every chunk of a sweep, in order (made on demand)."""
+    return SweepChunks(design, replications, chunk_runs)
 
 
 def automatic_chunk_runs(seconds_per_run: float, total_runs: int, workers: int) -> int:
@@ -174,11 +229,13 @@ def prepare(
     worker = sweep_runner(
         type(base), base_data, loaded.base_path.parent, spec.seed, spec.replications, specs
     )
-    # Probe up to 10 points spread over the design, one replication of each in turn, so the
-    # estimate reflects the whole design rather than its first corner.
+    # Probe up to 10 points spread over the design, so the estimate reflects the whole design
+    # rather than its first corner; a few replications of each point in a row, as a sweep runs
+    # them (a point's model is built once for its replications).
     spread = sorted({round(i * (design.points - 1) / 9) for i in range(10)})
     limit = min(max_probe_runs, design.points * spec.replications)
-    order = [(p, r) for r in range(spec.replications) for p in spread][:limit]
+    per_point = min(spec.replications, max(1, limit // len(spread)))
+    order = [(p, r) for p in spread for r in range(per_point)][:limit]
     points = {p: design.values(p) for p in spread}
     probe = []
     started = time.perf_counter()
@@ -283,8 +340,8 @@ def run_sweep(
     )
     done = work.start(print_, resume=resume, sweep_file=str(loaded.document.path))
     chunks = chunks_for(design, spec.replications, chunk_runs)
-    todo = [c for c in chunks if c.index not in done]
-    resumed_runs = sum(c.stop - c.start for c in chunks if c.index in done)
+    todo = chunks.without(done)
+    resumed_runs = sum(chunks.runs_of(index) for index in done)
 
     design_arrow = design_table(design)
     schema = sweep_runs_schema(design_arrow.schema, prepared.specs, prepared.presentation)
@@ -297,12 +354,11 @@ def run_sweep(
         preload=[__name__],
         scheduler=scheduler,
     ) as engine:
-        for position, result in engine.map(prepared.worker, todo, _runs_of):
-            chunk = todo[position]
+        for position, result in engine.map(prepared.worker, todo):
             table = chunk_table(
                 result, design_arrow, schema, prepared.specs, spec.seed, spec.replications
             )
-            work.write_chunk(chunk.index, table)
+            work.write_chunk(todo.indices[position], table)
     last_run = time.perf_counter()
 
     numeric = [s.name for s in prepared.specs if s.kind in ("int", "float")]
@@ -372,10 +428,6 @@ def run_sweep(
         summary,
         assembly_seconds=finished - last_run,
     )
-
-
-def _runs_of(chunk: Chunk) -> int:
-    return chunk.stop - chunk.start
 
 
 def format_sweep_summary(summary: dict[str, Any], folder: Path) -> str:

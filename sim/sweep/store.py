@@ -115,7 +115,7 @@ class WorkFolder:
     def read_chunks(self, count: int) -> Iterator[pa.Table]:
         """Every chunk's rows, in chunk order."""
         for index in range(count):
-            yield pq.read_table(self.chunk_path(index))
+            yield pq.read_table(self.chunk_path(index), use_threads=False)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
