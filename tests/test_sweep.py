@@ -400,3 +400,16 @@ def test_points_statistics_match_the_reference_per_point() -> None:
         piece = table.slice(point * replications, replications)
         expected.extend(point_statistics(point, piece, ["x", "k"]))
     assert batched.equals(pa.Table.from_pylist(expected, schema=POINTS_SCHEMA))
+
+
+def test_dry_run_counts_the_assembly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--dry-run times the assembly of the final folder too, and adds it to the estimate."""
+    from sim.sweep.run import describe_plan, prepare
+
+    sweep = write_sweep(tmp_path, LHS)
+    prepared = prepare(load_sweep(sweep))
+    per_run = prepared.assembly_seconds_per_run()
+    assert 0 < per_run < 0.01
+    text = describe_plan(prepared, 2, 5)
+    assert f"assembly {per_run * 1000:.3f} ms/run" in text
+    assert "(runs " in text and ", assembly " in text

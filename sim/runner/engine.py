@@ -235,7 +235,7 @@ class ChunkRunner:
             try:
                 if self.points is not None:
                     point, replication = divmod(run, self.replications)
-                    found = self.points.model_for(point, values_of[point])
+                    found = self.points.model_for(point, values_of.get(point, {}))
                     if isinstance(found, str):
                         raise _PointInvalid(found)
                     model = found
