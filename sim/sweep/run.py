@@ -37,6 +37,8 @@ from sim.sweep.spec import LoadedSweep, Output, scenario_data
 TARGET_CHUNK_SECONDS = 0.5
 #: And at least this many chunks per worker, so the load balances and progress moves.
 MIN_CHUNKS_PER_WORKER = 4
+#: Rows per row group of design.parquet (bounds the memory its writing takes).
+ROW_GROUP_ROWS = 16_384
 
 
 def point_scenario(
@@ -312,7 +314,10 @@ def run_sweep(
     command: list[str] | None = None,
 ) -> SweepOutcome:
     """Run (or resume) a sweep into ``out/NAME/``, streaming runs to disk as chunks finish."""
+    import pyarrow.parquet as pq
+
     from sim import __version__
+    from sim.files import PARQUET_COMPRESSION
     from sim.results import make_manifest, write_run_folder
     from sim.scenario.yamlio import dump_yaml
     from sim.sweep.assemble import assemble, chunk_table, design_table, sweep_runs_schema
@@ -396,8 +401,15 @@ def run_sweep(
                 k: replication_noise(means[k], variances[k], spec.replications) for k in outputs
             },
         }
+        # In row groups of bounded size, so writing it needs memory flat in the points.
+        pq.write_table(
+            design_arrow,
+            staging / "design.parquet",
+            compression=PARQUET_COMPRESSION,
+            row_group_size=ROW_GROUP_ROWS,
+        )
         files: dict[str, Any] = {
-            "design.parquet": design_arrow,
+            "design.parquet": staging / "design.parquet",
             "runs.parquet": staging / "runs.parquet",
             "points.parquet": staging / "points.parquet",
             "summary.json": summary,
