@@ -229,17 +229,15 @@ class ChunkRunner:
         series: dict[str, np.ndarray] = {}
         record = self.failures == "record"
         errors: list[str | None] = [None] * rows if record else []
-        model = self.model
+        model: Model | str | None = self.model
         for row, run in enumerate(range(start, stop)):
             replication = run
             try:
                 if self.points is not None:
                     point, replication = divmod(run, self.replications)
-                    found = self.points.model_for(point, values_of.get(point, {}))
-                    if isinstance(found, str):
-                        raise _PointInvalid(found)
-                    model = found
-                assert model is not None  # noqa: S101 - checked in __init__
+                    model = self.points.model_for(point, values_of.get(point, {}))
+                if model is None or isinstance(model, str):
+                    raise _PointInvalid(model or "no model")
                 try:
                     result = model.run_replication(Streams(self.seed, replication))
                 except Exception as exc:
