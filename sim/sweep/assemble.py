@@ -2,7 +2,8 @@
 
 - ``design.parquet``: ``point`` and a column per varied key path;
 - ``runs.parquet``: one row per point and replication: ``point``, ``replication``, ``seed``,
-  the point's parameters, ``error`` (null unless the run raised), and every outcome;
+  the point's parameters, ``error`` (null unless the run raised), and every outcome, with the
+  outcome metadata of every runs.parquet (:func:`sim.runner.engine.runs_schema`);
 - ``points.parquet``: per point and outcome (long format): n, failed, mean, std, CI95, quantiles;
 - ``sensitivity.json`` (sobol, morris): indices with confidence intervals per output;
 - ``summary.json``: the sweep, counts (points, runs, failed runs), replication noise;
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +25,9 @@ from sim.model.interface import OutcomeSpec, Presentation
 from sim.runner.engine import ChunkResult, outcome_array, runs_schema
 from sim.sweep.design import Design
 from sim.sweep.store import POINTS_SCHEMA, QUANTILES, WorkFolder, pc_is_ok
+
+if TYPE_CHECKING:
+    from sim.sweep.run import Prepared
 
 #: Rows of whole points the assembly summarises at a time (bounds the parent's memory).
 BATCH_ROWS = 16_384
@@ -263,10 +267,9 @@ def points_statistics(
     )
 
 
-def time_assembly(prepared: Any, runs: int) -> float:
+def time_assembly(prepared: Prepared, runs: int) -> float:
     """Seconds per run the parent spends storing chunks and assembling the final folder,
-    timed on ``runs`` copies of the probe's results (``prepared``: a
-    :class:`sim.sweep.run.Prepared`) in a temporary folder."""
+    timed on ``runs`` copies of the probe's results in a temporary folder."""
     import tempfile
     import time
 
