@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.scenario.distributions import Dist
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
 from sim.model.standoff.schema import Scenario
+from sim.scenario.distributions import Dist
 from sim.seeding import Streams
 
 Process = Generator[simpy.Event, Any, None]

@@ -59,3 +59,23 @@ class InputError(Exception):
     def __str__(self) -> str:
         """The problems, one per line."""
         return "\n".join(str(problem) for problem in self.problems)
+
+
+class ReplicationError(Exception):
+    """A replication failed: ``replication`` is its index, ``message`` what went wrong.
+
+    ``details`` holds the original traceback as text (it survives the trip from a worker).
+    """
+
+    def __init__(self, replication: int, message: str, details: str = "") -> None:
+        super().__init__(replication, message, details)
+        self.replication = replication
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return f"replication {self.replication} failed: {self.message}"
+
+
+class ModelImportError(Exception):
+    """The ``model:`` of a scenario cannot be imported, or is not a callable (bad input)."""

@@ -36,16 +36,19 @@ class Streams:
     def __init__(self, seed: int, replication: int) -> None:
         self.seed = seed
         self.replication = replication
-        self._root = replication_seed_sequence(seed, replication)
+        self._root: np.random.SeedSequence | None = None  # made only if asked for (costly)
         self._generators: dict[str, np.random.Generator] = {}
+
+    def _child(self, name: str) -> np.random.SeedSequence:
+        """The child of the replication's SeedSequence keyed by ``name``: the same sequence as
+        ``SeedSequence(root.entropy, spawn_key=(*root.spawn_key, key))`` without making the
+        root (whose entropy is the seed and spawn key ``(replication,)``)."""
+        return np.random.SeedSequence(self.seed, spawn_key=(self.replication, stream_key(name)))
 
     def __getitem__(self, name: str) -> np.random.Generator:
         generator = self._generators.get(name)
         if generator is None:
-            child = np.random.SeedSequence(
-                self._root.entropy, spawn_key=(*self._root.spawn_key, stream_key(name))
-            )
-            generator = np.random.Generator(np.random.PCG64(child))
+            generator = np.random.Generator(np.random.PCG64(self._child(name)))
             self._generators[name] = generator
         return generator
 
@@ -53,11 +56,10 @@ class Streams:
         """One uniform in [0, 1) keyed by ``name``: the same for this replication and name,
         whatever else is drawn, in whatever order (used for per-replication parameters, keyed
         by their key path, so adding or removing a parameter moves no other draw)."""
-        child = np.random.SeedSequence(
-            self._root.entropy, spawn_key=(*self._root.spawn_key, stream_key(name))
-        )
-        return float(np.random.Generator(np.random.PCG64(child)).random())
+        return float(np.random.Generator(np.random.PCG64(self._child(name))).random())
 
     def root_generator(self) -> np.random.Generator:
         """A generator on the replication's own SeedSequence (for user models with one rng)."""
+        if self._root is None:
+            self._root = replication_seed_sequence(self.seed, self.replication)
         return np.random.Generator(np.random.PCG64(self._root))

@@ -641,9 +641,8 @@ def test_specs_and_presentation_round_trip() -> None:
 def _own_run_folder(folder: Path, with_metadata: bool = True) -> Path:
     """A run folder of a made-up model that describes itself (specs and presentation)."""
     from sim.model.interface import Breakdown, OutcomeSpec, Presentation, SeriesSpec
-    from sim.results.metadata import PRESENTATION_KEY
+    from sim.results.metadata import PRESENTATION_KEY, field_metadata
     from sim.results.summary import summarize
-    from sim.runner.replications import field_metadata
 
     rng = np.random.default_rng(3)
     n = 50

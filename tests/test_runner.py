@@ -20,6 +20,7 @@ from sim.runner import (
     chunk_ranges,
     run_replications,
 )
+from sim.runner.engine import Chunk
 from sim.seeding import Streams
 
 DAYS = 11
@@ -247,3 +248,42 @@ def test_chunk_ranges_cover_everything(replications: int, workers: int) -> None:
     assert all(1 <= stop - start <= 250 for start, stop in chunks)
     if workers > 1 and replications >= 8 * workers:
         assert 4 * workers <= len(chunks) or max(b - a for a, b in chunks) == 250
+
+
+def test_the_record_policy_keeps_failures_and_goes_on(runs: dict[int, RunOutput]) -> None:
+    """With the failure policy "record" (sweeps), a failing replication or a result that does
+    not fit the specs becomes that run's error, its outcomes null; the others are unchanged."""
+    from sim.runner.engine import ChunkRunner, outcome_array
+
+    model = ToyModel(fail_on=7)
+    specs = model.outcome_specs()
+
+    class Points:
+        def model_for(self, point: int, values: dict[str, object]) -> ToyModel | str:
+            return model if point == 0 else "invalid scenario at this point: no"
+
+    runner = ChunkRunner(
+        None, SEED, specs, None, points=Points(), replications=N, failures="record"
+    )
+    result = runner(Chunk(0, 0, N + 2, {0: {}, 1: {}}))
+    assert result.errors[7] == "RuntimeError: the toy model broke"
+    assert result.errors[N:] == ["invalid scenario at this point: no"] * 2
+    assert [e for i, e in enumerate(result.errors) if i != 7 and i < N] == [None] * (N - 1)
+    reference = runs[1].table
+    for spec in specs:
+        column = outcome_array(spec, [result])
+        assert column[7].as_py() is None and column[N].as_py() is None
+        kept = [i for i in range(N) if i != 7]
+        assert column.take(kept).equals(reference.column(spec.name).combine_chunks().take(kept))
+    with pytest.raises(ReplicationError, match="replication 3 failed: outcome 'c' is 'maybe'"):
+        ChunkRunner(BadModel(), SEED, BadModel().outcome_specs(), [])((0, 5))
+    recorded = ChunkRunner(
+        None,
+        SEED,
+        BadModel().outcome_specs(),
+        None,
+        points=type("One", (), {"model_for": lambda self, p, v: BadModel()})(),
+        replications=5,
+        failures="record",
+    )((0, 5))
+    assert recorded.errors == [None, None, None, "outcome 'c' is 'maybe', not one of yes, no", None]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -343,3 +344,72 @@ def test_a_lost_local_worker_stops_the_sweep_and_resume_finishes_it(tmp_path: Pa
     assert 10 <= len(work.done_chunks()) < 120
     assert main(["sweep", str(sweep), "--out", str(out), "--resume", "--quiet"]) == 0
     assert_same_rows_as_one_uninterrupted_run(sweep, out, tmp_path)
+
+
+def test_sweep_runs_carry_the_outcome_specs_and_presentation(reference: Path) -> None:
+    """A sweep's runs.parquet has the same outcome metadata as a run's (one schema function)."""
+    from sim.model import build_model
+    from sim.model.interface import Presentation, presentation_of
+    from sim.runner.engine import PRESENTATION_KEY, field_metadata
+    from sim.scenario import load_scenario
+
+    schema = pq.read_schema(reference / "runs.parquet")
+    scenario, _ = load_scenario(reference / "base.resolved.yaml")
+    model = build_model(scenario)
+    for spec in model.outcome_specs():
+        field = schema.field(spec.name)
+        assert {k.decode(): v.decode() for k, v in field.metadata.items()} == field_metadata(spec)
+        assert field.nullable  # a failed run has no outcomes
+    assert schema.field("error").nullable
+    assert Presentation.from_json(schema.metadata[PRESENTATION_KEY.encode()]) == presentation_of(
+        model
+    )
+
+
+def test_points_statistics_match_the_reference_per_point() -> None:
+    """The batched statistics of the assembly equal point_statistics, point by point, with
+    nulls, NaN, failed runs, a point with one value and one with none."""
+    from sim.sweep.assemble import points_statistics
+    from sim.sweep.store import POINTS_SCHEMA, pc_is_ok, point_statistics
+
+    rng = np.random.default_rng(5)
+    replications, points = 4, 7
+    values = rng.normal(size=points * replications).tolist()
+    errors: list[str | None] = [None] * (points * replications)
+    values[1] = None  # point 0: a null
+    values[5] = float("nan")  # point 1: a NaN
+    errors[8] = "boom"  # point 2: a failed run
+    values[8] = None
+    for run in range(12, 15):  # point 3: one value left
+        values[run] = None
+    for run in range(16, 20):  # point 4: none
+        values[run] = None
+    counts = rng.integers(0, 9, size=points * replications).tolist()
+    table = pa.table(
+        {
+            "point": np.repeat(np.arange(points), replications),
+            "error": pa.array(errors, type=pa.string()),
+            "x": pa.array(values, type=pa.float64()),
+            "k": pa.array(counts, type=pa.int64()),
+        }
+    )
+    ok = pc_is_ok(table).reshape(-1, replications)
+    batched = points_statistics(np.arange(points), table, ["x", "k"], replications, ok)
+    expected = []
+    for point in range(points):
+        piece = table.slice(point * replications, replications)
+        expected.extend(point_statistics(point, piece, ["x", "k"]))
+    assert batched.equals(pa.Table.from_pylist(expected, schema=POINTS_SCHEMA))
+
+
+def test_dry_run_counts_the_assembly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--dry-run times the assembly of the final folder too, and adds it to the estimate."""
+    from sim.sweep.run import describe_plan, prepare
+
+    sweep = write_sweep(tmp_path, LHS)
+    prepared = prepare(load_sweep(sweep))
+    per_run = prepared.assembly_seconds_per_run()
+    assert 0 < per_run < 0.01
+    text = describe_plan(prepared, 2, 5)
+    assert f"assembly {per_run * 1000:.3f} ms/run" in text
+    assert "(runs " in text and ", assembly " in text

@@ -646,3 +646,89 @@ def test_params_lists_the_parameters(capsys: pytest.CaptureFixture[str]) -> None
         ["parameters.b", "replication", "0.1"],
         ["parameters.sd", "replication", "0.25"],
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Series: an array per name, the same length in every replication
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_user_model_returning_a_series(capsys: pytest.CaptureFixture[str]) -> None:
+    """A returned array is a series: not a column of runs.parquet, but per-step bands in
+    timeseries.parquet, equal to the bands of the replications' arrays."""
+    from sim.results import series_bands
+    from sim.runner import run_replications
+
+    write(
+        "s.yaml",
+        f"""
+        name: s
+        model: tiny:with_series
+        model_dir: {MODELS}
+        seed: 5
+        parameters:
+          a: {{dist: uniform, low: 0, high: 1}}
+          b: 2
+        """,
+    )
+    scenario, _ = load_scenario(Path("s.yaml"))
+    model = build_model(scenario, Path.cwd())
+    assert [spec.name for spec in model.outcome_specs()] == ["total"]
+    assert model.series_names() == ["walk"]
+    output = run_replications(model, seed=5, replications=40, workers=1, progress=False)
+    walks = output.series["walk"]
+    assert walks.shape == (40, 6)
+    # Each walk starts at its replication's parameter a = total - 2.
+    np.testing.assert_allclose(walks[:, 0], output.table.column("total").to_numpy() - 2)
+    status, _, _ = sim(capsys, "run", "s.yaml", "-n", 40, "--workers", 2, "--out", "o")
+    assert status == 0
+    runs = pq.read_table("o/s/runs.parquet")
+    assert runs.column_names == ["replication", "seed", "total"]
+    assert runs.equals(output.table)
+    bands = pq.read_table("o/s/timeseries.parquet")
+    assert set(bands.column("series").to_pylist()) == {"walk"}
+    assert bands.column("day").to_pylist() == list(range(6))
+    assert bands.equals(series_bands({"walk": walks}))
+    np.testing.assert_allclose(bands.column("mean").to_numpy(), walks.mean(axis=0))
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_series_whose_length_varies_fails_its_replication(
+    workers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write("r.yaml", f"name: r\nmodel: tiny:ragged_series\nmodel_dir: {MODELS}\nseed: 1\n")
+    lengths = [3 + int(Streams(1, i)["model"].random() < 0.5) for i in range(30)]
+    first = next(i for i, n in enumerate(lengths) if n != lengths[0])
+    status, _, err = sim(capsys, "run", "r.yaml", "-n", 30, "--workers", workers, "--out", "o")
+    assert status == 1
+    [line] = [line for line in lines(err) if line.startswith("sim: error:")]
+    assert "failed: ModelOutputError: tiny:ragged_series returned" in line
+    assert f"steps for series 'walk', replication 0 returned {lengths[0]}" in line
+    if workers == "1":
+        assert line.startswith(f"sim: error: ReplicationError: replication {first} failed")
+    assert not Path("o").exists()
+
+
+def test_a_sweep_of_a_model_with_series_keeps_its_numbers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write(
+        "base.yaml",
+        f"name: s\nmodel: tiny:with_series\nmodel_dir: {MODELS}\nparameters: {{a: 0.5, b: 2}}\n",
+    )
+    write(
+        "sweep.yaml",
+        """
+        name: sw
+        base: base.yaml
+        method: grid
+        replications: 3
+        parameters:
+          parameters.b: {values: [1.0, 2.0]}
+        """,
+    )
+    status, _, _ = sim(capsys, "sweep", "sweep.yaml", "--out", "o", "--workers", 1, "--quiet")
+    assert status == 0
+    runs = pd.read_parquet("o/sw/runs.parquet")
+    assert runs["error"].isna().all() and "walk" not in runs.columns
+    assert runs["total"].tolist() == [1.5] * 3 + [2.5] * 3

@@ -12,9 +12,23 @@ dict[str, float]``. :class:`UserModel` replicates it through the runner's interf
 So a run is reproducible from its seed whatever the number of workers, and two scenarios
 that differ in one parameter's distribution share every other draw (common random numbers).
 
-Each output is a float column of runs.parquet (None or NaN is a null). The outputs are the
-scenario's ``outputs:`` if given, else the keys replication 0 returns, found once by running
-replication 0 in the parent process (it is deterministic, so running it again is harmless).
+What the function returns: a mapping (a dict) from output names to values, each value either
+
+- a number (a Python or numpy int or float, or a 0-d array): a float column of runs.parquet,
+  where None or NaN is a null; or
+- a series: a one-dimensional numpy array, list or tuple of numbers (None or NaN for a missing
+  step), one value per step (a day, say), of the same length in every replication. Series
+  become the model's series (:meth:`UserModel.series_names`), like the built-in model's daily
+  series: their per-step bands (mean and quantiles over replications) go to
+  ``timeseries.parquet`` and reports draw them as fan charts. A sweep keeps only the numbers.
+
+For example ``return {"cost": 12.5, "queue": np.array([0, 3, 5, 4])}``. An output that is a
+number in replication 0 must be a number in every replication, a series a series of the same
+length; anything else fails the replication with a :class:`ModelOutputError` saying why.
+
+The outputs are the scenario's ``outputs:`` if given, else the keys replication 0 returns,
+found once by running replication 0 in the parent process (it is deterministic, so running it
+again is harmless); which outputs are series is read from replication 0 as well.
 
 The module is imported lazily, in whatever process runs the model, after putting the model's
 folder first on ``sys.path``; a :class:`UserModel` pickles only its scenario and folder (never
@@ -36,8 +50,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import ModelImportError, ReplicationError
 from sim.model.interface import OutcomeSpec, ReplicationResult
-from sim.scenario.distributions import Dist
+from sim.scenario.distributions import Constant, Dist
 from sim.scenario.user import NAME, RESERVED_OUTPUTS, UserScenario
 from sim.seeding import Streams
 
@@ -49,12 +64,9 @@ SIGNATURE = "(parameters, rng) -> dict of floats"
 """How messages describe the callable a user model must be."""
 
 
-class ModelImportError(Exception):
-    """The ``model:`` of a scenario cannot be imported, or is not a callable (bad input)."""
-
-
 class ModelOutputError(ValueError):
-    """A user model returned something that is not a mapping of its outputs to numbers."""
+    """A user model returned something that is not a mapping of its outputs to numbers or
+    series, or a series whose kind or length differs from replication 0's."""
 
 
 def model_folder(scenario: UserScenario, source_dir: Path | None) -> Path | None:
@@ -177,6 +189,23 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _is_series(value: Any) -> bool:
+    """Whether a returned value is a series: a one-dimensional array, list or tuple."""
+    if isinstance(value, float | int) or value is None:
+        return False
+    return isinstance(value, np.ndarray | list | tuple) and np.ndim(value) == 1
+
+
+def _series_lengths(result: Mapping[Any, Any], names: list[str]) -> dict[str, int]:
+    """The names whose value in ``result`` is a series, with its length."""
+    return {name: len(result[name]) for name in names if _is_series(result.get(name))}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class UserModel:
     """A user's Python callable as a replicable :class:`~sim.model.interface.Model`.
 
@@ -187,31 +216,55 @@ class UserModel:
     """
 
     def __init__(self, scenario: UserScenario, source_dir: Path | None = None) -> None:
-        self.scenario = scenario
-        self.folder = model_folder(scenario, source_dir)
-        self.name = scenario.model
-        self._names = list(scenario.parameters)
-        self._dists: list[Dist] = list(scenario.parameters.values())
+        self._setup(scenario, model_folder(scenario, source_dir))
+        self.source_dir = source_dir
         self._outputs: list[str] | None = (
             list(scenario.outputs) if scenario.outputs is not None else None
         )
-        self._function: UserFunction | None = None
         self.function()  # import now: a bad reference is bad input, found before any run
+
+    def _setup(self, scenario: UserScenario, folder: Path | None) -> None:
+        """The state that follows from the scenario (the function is imported later)."""
+        self.scenario = scenario
+        self.folder = folder
+        self.name = scenario.model
+        self._names = list(scenario.parameters)
+        self._dists: list[Dist] = list(scenario.parameters.values())
+        # A constant's inverse CDF is the constant: it needs no uniform (a costly draw).
+        self._constants: list[float | None] = [
+            float(dist.value) if isinstance(dist, Constant) else None for dist in self._dists
+        ]
+        self._function: UserFunction | None = None
+        self._lengths: dict[str, int] | None = None
+
+    def with_scenario(self, scenario: UserScenario) -> UserModel:
+        """The model of another scenario (a sweep's design point, say): when it names the same
+        model in the same folder, the imported function is reused instead of imported again."""
+        if scenario.model != self.scenario.model or scenario.model_dir != self.scenario.model_dir:
+            return UserModel(scenario, self.source_dir)
+        model = UserModel.__new__(UserModel)
+        model._setup(scenario, self.folder)
+        model.source_dir = self.source_dir
+        model._outputs = list(scenario.outputs) if scenario.outputs is not None else None
+        model._function = self._function
+        return model
 
     # -- pickling: the scenario, the folder and the outputs travel; the function does not ------
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "folder": self.folder, "outputs": self._outputs}
+        return {
+            "scenario": self.scenario,
+            "folder": self.folder,
+            "source_dir": self.source_dir,
+            "outputs": self._outputs,
+            "lengths": self._lengths,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        scenario: UserScenario = state["scenario"]
-        self.scenario = scenario
-        self.folder = state["folder"]
-        self.name = scenario.model
-        self._names = list(scenario.parameters)
-        self._dists = list(scenario.parameters.values())
+        self._setup(state["scenario"], state["folder"])
+        self.source_dir = state.get("source_dir")
         self._outputs = state["outputs"]
-        self._function = None
+        self._lengths = state.get("lengths")
 
     # -- the Model interface ----------------------------------------------------------------------
 
@@ -225,29 +278,53 @@ class UserModel:
         """The output names: the scenario's ``outputs``, else those replication 0 returns.
 
         Discovery runs replication 0 of the scenario's seed; if it fails, the failure is a
-        :class:`sim.runner.replications.ReplicationError` naming replication 0.
+        :class:`sim.errors.ReplicationError` naming replication 0.
         """
         if self._outputs is None:
-            self._outputs = self._discover()
+            self._outputs, self._lengths = self._discover()
         return self._outputs
 
+    def series_lengths(self) -> dict[str, int]:
+        """The outputs that are series, with their length (steps) in replication 0.
+
+        Found with the outputs when they are discovered; for declared outputs, by running
+        replication 0 once. If that fails, every declared output counts as a number (the run
+        then reports the failure where it happens).
+        """
+        if self._lengths is None:
+            outputs = self.outputs()
+            if self._lengths is None:
+                try:
+                    result = self.call(Streams(self.scenario.seed, 0))
+                except Exception:
+                    self._lengths = {}
+                else:
+                    self._lengths = _series_lengths(result, outputs)
+        return self._lengths
+
     def outcome_specs(self) -> list[OutcomeSpec]:
-        """One nullable float column per output."""
+        """One nullable float column per output that is a number."""
+        series = self.series_lengths()
         return [
             OutcomeSpec(name, "float", f"Output {name!r} of {self.scenario.model}", nullable=True)
             for name in self.outputs()
+            if name not in series
         ]
 
     def series_names(self) -> list[str]:
-        """None: a user model returns outcomes only."""
-        return []
+        """The outputs that are series (one-dimensional arrays), in the outputs' order."""
+        return list(self.series_lengths())
 
     def draw_parameters(self, streams: Streams) -> dict[str, float]:
         """This replication's parameters: one uniform each, keyed by the parameter's name,
         through ``ppf``."""
         return {
-            name: float(dist.ppf(streams.uniform(f"world/parameters.{name}")))
-            for name, dist in zip(self._names, self._dists, strict=True)
+            name: (
+                float(dist.ppf(streams.uniform(f"world/parameters.{name}")))
+                if constant is None
+                else constant
+            )
+            for name, dist, constant in zip(self._names, self._dists, self._constants, strict=True)
         }
 
     def call(self, streams: Streams) -> Mapping[Any, Any]:
@@ -282,21 +359,51 @@ class UserModel:
                 f"{self.scenario.model} returned no {', '.join(map(repr, missing))}"
             )
         values: dict[str, float | int | str | None] = {}
+        series: dict[str, np.ndarray] = {}
+        lengths = self._lengths
         for name in outputs:
             value = result[name]
+            if _is_series(value):
+                series[name] = self._series(name, value, lengths)
+                continue
+            if lengths is not None and name in lengths:
+                raise ModelOutputError(
+                    f"{self.scenario.model} returned {_shown(value)} for output {name!r}, not a "
+                    f"series of {lengths[name]} steps as in replication 0"
+                )
             try:
                 values[name] = _number(value)
             except TypeError:
-                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
                 raise ModelOutputError(
-                    f"{self.scenario.model} returned {shown} ({type(value).__name__}) for "
-                    f"output {name!r}, not a number"
+                    f"{self.scenario.model} returned {_shown(value)} ({type(value).__name__}) "
+                    f"for output {name!r}, not a number"
                 ) from None
-        return ReplicationResult(values)
+        return ReplicationResult(values, series)
 
-    def _discover(self) -> list[str]:
-        from sim.runner.replications import ReplicationError
+    def _series(self, name: str, value: Any, lengths: dict[str, int] | None) -> np.ndarray:
+        """A returned series as float64 (None and NaN are NaN), checked against replication 0."""
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ModelOutputError(
+                f"{self.scenario.model} returned {_shown(value)} for output {name!r}, not a "
+                "number or a series of numbers"
+            ) from None
+        if lengths is not None:
+            if name not in lengths:
+                raise ModelOutputError(
+                    f"{self.scenario.model} returned a series for output {name!r}, which "
+                    "replication 0 returned as a number"
+                )
+            if array.shape[0] != lengths[name]:
+                raise ModelOutputError(
+                    f"{self.scenario.model} returned {array.shape[0]} steps for series "
+                    f"{name!r}, replication 0 returned {lengths[name]}: a series has the same "
+                    "length in every replication"
+                )
+        return array
 
+    def _discover(self) -> tuple[list[str], dict[str, int]]:
         try:
             result = self.call(Streams(self.scenario.seed, 0))
             names = list(result)
@@ -320,4 +427,4 @@ class UserModel:
             raise ReplicationError(
                 0, f"{type(exc).__name__}: {exc}", traceback.format_exc()
             ) from exc
-        return names
+        return names, _series_lengths(result, names)

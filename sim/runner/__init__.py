@@ -1,5 +1,7 @@
-"""Running replications: the runner and the executors it can use."""
+"""Running replications: the work engine, the runner and the executors they can use."""
 
+from sim.errors import ReplicationError
+from sim.runner.engine import ChunkResult, Engine, chunk_ranges, runs_schema
 from sim.runner.executors import (
     DaskExecutor,
     Executor,
@@ -7,17 +9,12 @@ from sim.runner.executors import (
     LocalProcessExecutor,
     make_executor,
 )
-from sim.runner.replications import (
-    ChunkResult,
-    ReplicationError,
-    RunOutput,
-    chunk_ranges,
-    run_replications,
-)
+from sim.runner.replications import RunOutput, run_replications
 
 __all__ = [
     "ChunkResult",
     "DaskExecutor",
+    "Engine",
     "Executor",
     "InProcessExecutor",
     "LocalProcessExecutor",
@@ -26,4 +23,5 @@ __all__ = [
     "chunk_ranges",
     "make_executor",
     "run_replications",
+    "runs_schema",
 ]

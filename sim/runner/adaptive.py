@@ -38,21 +38,11 @@ from typing import Any
 import numpy as np
 
 from sim.errors import InputError, Problem
-from sim.model.interface import Model
+from sim.model.interface import Model, presentation_of
 from sim.results.summary import numeric_metrics
 from sim.runner.executors import Executor
 from sim.runner.replications import ChunkResult, RunOutput, Session
 
-#: The main outcomes of the built-in standoff model judged by default.
-STANDOFF_MAIN_OUTCOMES: tuple[str, ...] = (
-    "carrier_cost_eur",
-    "release_day",
-    "trucks_held",
-    "trucks_retrieved",
-    "detention_days_mean",
-    "fees_paid_eur",
-    "belarus_gain_eur",
-)
 #: Default maximum: this many times the first batch.
 DEFAULT_MAX_FACTOR = 20
 #: Each batch grows the total by at least this factor...
@@ -85,16 +75,16 @@ def main_outcomes(model: Model, requested: str | Sequence[str] | None = None) ->
     """The outcomes ``--precision`` judges.
 
     ``requested`` (``"a,b,c"`` or a list) must name numeric outcomes of the model, else an
-    :class:`InputError` about ``--precision-outcomes``. By default: for the built-in standoff
-    model :data:`STANDOFF_MAIN_OUTCOMES`, for any other model all its numeric outcomes.
+    :class:`InputError` about ``--precision-outcomes``. By default: the outcomes the model's
+    presentation declares for precision (:meth:`Presentation.precision`); a model without a
+    presentation gets all its numeric outcomes.
     """
     specs = {spec.name: spec for spec in model.outcome_specs()}
     numeric = [name for name, spec in specs.items() if spec.kind != "category"]
     if requested is None:
-        if getattr(model, "name", None) == "standoff" and all(
-            name in numeric for name in STANDOFF_MAIN_OUTCOMES
-        ):
-            return list(STANDOFF_MAIN_OUTCOMES)
+        presentation = presentation_of(model)
+        if presentation.precision_outcomes or presentation.main_outcomes:
+            return presentation.precision(list(specs.values()))
         return numeric
     names = requested.split(",") if isinstance(requested, str) else list(requested)
     names = [name.strip() for name in names if name.strip()]

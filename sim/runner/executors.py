@@ -47,7 +47,7 @@ EXECUTORS: tuple[str, ...] = ("local", "dask")
 ARGUMENTS = "<command line>"
 
 #: Modules the fork server imports once, so that forked workers start with them loaded.
-FORKSERVER_PRELOAD: tuple[str, ...] = ("numpy", "sim.seeding", "sim.runner.replications")
+FORKSERVER_PRELOAD: tuple[str, ...] = ("numpy", "sim.seeding", "sim.runner.engine")
 
 
 class Executor(ABC):

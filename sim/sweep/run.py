@@ -7,8 +7,9 @@ point's parameters) and the sweep goes on.
 
 The runs are numbered point-major (``run = point * replications + replication``) and cut into
 chunks of consecutive runs; a chunk is the unit of work sent to a worker, and the unit saved
-to disk (see ``store.py``). Rows never depend on the chunking, the executor or the number of
-workers.
+to disk (see ``store.py``). The chunks run on the work engine (:mod:`sim.runner.engine`), with
+its failure policy ``"record"``. Rows never depend on the chunking, the executor or the number
+of workers.
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from pydantic import BaseModel, ValidationError
 
 from sim.fmt import duration, percent
 from sim.model import build_model
-from sim.model.interface import Model, OutcomeSpec
-from sim.seeding import Streams
+from sim.model.interface import Model, OutcomeSpec, Presentation, presentation_of
+from sim.runner.engine import Chunk, ChunkResult, ChunkRunner, Engine, ProgressFactory, progress_bar
+from sim.runner.engine import chunk_ranges as engine_chunk_ranges
 from sim.sweep.design import Design, build_design
 from sim.sweep.spec import LoadedSweep, Output, scenario_data
 
@@ -37,6 +38,8 @@ from sim.sweep.spec import LoadedSweep, Output, scenario_data
 TARGET_CHUNK_SECONDS = 0.5
 #: And at least this many chunks per worker, so the load balances and progress moves.
 MIN_CHUNKS_PER_WORKER = 4
+#: Rows per row group of design.parquet (bounds the memory its writing takes).
+ROW_GROUP_ROWS = 16_384
 
 
 def point_scenario(
@@ -55,84 +58,126 @@ def validation_message(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """Runs ``start``..``stop - 1`` (point-major numbering) and the values of their points."""
+class SweepPoints:
+    """The models of a sweep's design points, built in whatever process runs them (picklable).
 
-    index: int
-    start: int
-    stop: int
-    points: dict[int, dict[str, Any]]
+    The model of a point is built from the base scenario's data with the point's values set;
+    the last point's model is kept, as runs come point-major. A point whose scenario is not
+    valid has, instead of a model, the reason (recorded as each of its runs' error).
+    """
 
-
-@dataclass
-class SweepWorker:
-    """Runs the chunks of a sweep (a picklable callable sent to the executor's workers)."""
-
-    base_type: type[BaseModel]
-    base_data: dict[str, Any]
-    source_dir: Path | None
-    seed: int
-    replications: int
-    specs: list[OutcomeSpec]
-    _cache: tuple[int, Model | str] | None = field(default=None, repr=False, compare=False)
+    def __init__(
+        self, base_type: type[BaseModel], base_data: dict[str, Any], source_dir: Path | None
+    ) -> None:
+        self.base_type = base_type
+        self.base_data = base_data
+        self.source_dir = source_dir
+        self._cache: tuple[int, Model | str] | None = None
+        self._last_model: Model | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_cache"] = None
+        state["_last_model"] = None
         return state
 
     def model_for(self, point: int, values: dict[str, Any]) -> Model | str:
         """The model of a point, or the reason its scenario is invalid (cached per point)."""
         if self._cache is not None and self._cache[0] == point:
             return self._cache[1]
+        previous = self._last_model
         try:
             scenario = point_scenario(self.base_type, self.base_data, values)
-            model: Model | str = build_model(scenario, self.source_dir)
+            reuse = getattr(previous, "with_scenario", None)
+            # A model that can be rebuilt from another scenario (a user model: its function
+            # stays imported) is, instead of built from nothing at each point.
+            built: Model = (
+                reuse(scenario) if callable(reuse) else build_model(scenario, self.source_dir)
+            )
+            self._last_model = built
+            model: Model | str = built
         except ValidationError as error:
             model = f"invalid scenario at this point: {validation_message(error)}"
         self._cache = (point, model)
         return model
 
-    def __call__(self, chunk: Chunk) -> dict[str, Any]:
-        """Columnar results of the chunk's runs: point, replication, error, and each outcome."""
-        names = [s.name for s in self.specs]
-        columns: dict[str, list[Any]] = {name: [] for name in names}
-        points: list[int] = []
-        replications: list[int] = []
-        errors: list[str | None] = []
-        for run in range(chunk.start, chunk.stop):
-            point, replication = divmod(run, self.replications)
-            points.append(point)
-            replications.append(replication)
-            model = self.model_for(point, chunk.points[point])
-            outcomes: dict[str, Any] | None = None
-            error: str | None = None
-            if isinstance(model, str):
-                error = model
-            else:
-                try:
-                    outcomes = model.run_replication(Streams(self.seed, replication)).outcomes
-                except Exception as exc:  # recorded, and the sweep goes on
-                    error = f"{type(exc).__name__}: {exc}"
-            errors.append(error)
-            for name in names:
-                columns[name].append(None if outcomes is None else outcomes.get(name))
-        return {"point": points, "replication": replications, "error": errors, **columns}
+
+def sweep_runner(
+    base_type: type[BaseModel],
+    base_data: dict[str, Any],
+    source_dir: Path | None,
+    seed: int,
+    replications: int,
+    specs: list[OutcomeSpec],
+) -> ChunkRunner:
+    """The work of a sweep's chunks: each point's model, failures recorded, no series."""
+    return ChunkRunner(
+        None,
+        seed,
+        specs,
+        None,
+        points=SweepPoints(base_type, base_data, source_dir),
+        replications=replications,
+        failures="record",
+    )
 
 
 def chunk_ranges(total_runs: int, chunk_runs: int) -> list[tuple[int, int]]:
     """``[start, stop)`` of each chunk of at most ``chunk_runs`` runs."""
-    return [(s, min(s + chunk_runs, total_runs)) for s in range(0, total_runs, chunk_runs)]
+    return engine_chunk_ranges(total_runs, size=chunk_runs)
 
 
-def chunks_for(design: Design, replications: int, chunk_runs: int) -> list[Chunk]:
-    chunks = []
-    for index, (start, stop) in enumerate(chunk_ranges(design.points * replications, chunk_runs)):
-        first, last = start // replications, (stop - 1) // replications
-        points = {p: design.values(p) for p in range(first, last + 1)}
-        chunks.append(Chunk(index, start, stop, points))
-    return chunks
+class SweepChunks(Sequence[Chunk]):
+    """The chunks ``indices`` of a sweep (all by default), each made when it is asked for, so
+    the parent never holds every point's values at once."""
+
+    def __init__(
+        self,
+        design: Design,
+        replications: int,
+        chunk_runs: int,
+        indices: Sequence[int] | None = None,
+    ) -> None:
+        self.design = design
+        self.replications = replications
+        self.chunk_runs = chunk_runs
+        self.total_runs = design.points * replications
+        count = math.ceil(self.total_runs / chunk_runs)
+        self.indices = list(range(count)) if indices is None else list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, position: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, position: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        index = self.indices[position]
+        start = index * self.chunk_runs
+        stop = min(start + self.chunk_runs, self.total_runs)
+        first, last = start // self.replications, (stop - 1) // self.replications
+        points = {p: self.design.values(p) for p in range(first, last + 1)}
+        return Chunk(index, start, stop, points)
+
+    def runs_of(self, index: int) -> int:
+        """The number of runs of chunk ``index`` (without making it)."""
+        start = index * self.chunk_runs
+        return min(start + self.chunk_runs, self.total_runs) - start
+
+    def without(self, done: set[int]) -> SweepChunks:
+        """These chunks but those in ``done``."""
+        indices = [index for index in self.indices if index not in done]
+        return SweepChunks(self.design, self.replications, self.chunk_runs, indices)
+
+
+def chunks_for(design: Design, replications: int, chunk_runs: int) -> SweepChunks:
+    """Every chunk of a sweep, in order (made on demand)."""
+    return SweepChunks(design, replications, chunk_runs)
 
 
 def automatic_chunk_runs(seconds_per_run: float, total_runs: int, workers: int) -> int:
@@ -144,80 +189,91 @@ def automatic_chunk_runs(seconds_per_run: float, total_runs: int, workers: int) 
 
 @dataclass
 class Prepared:
-    """A sweep ready to run: its design, worker, outcome specs and timing probe."""
+    """A sweep ready to run: its design, work, outcome specs and timing probe.
+
+    ``probe`` holds the results of the timing runs (what :meth:`assembly_seconds_per_run`
+    assembles to time the assembly).
+    """
 
     loaded: LoadedSweep
     design: Design
-    worker: SweepWorker
+    worker: ChunkRunner
     specs: list[OutcomeSpec]
     seconds_per_run: float
     probe_runs: int
+    presentation: Presentation = field(default_factory=Presentation)
+    probe: list[ChunkResult] = field(default_factory=list, repr=False)
+    _assembly: float | None = field(default=None, repr=False)
 
     @property
     def total_runs(self) -> int:
         return self.design.points * self.loaded.spec.replications
 
+    def assembly_seconds_per_run(self) -> float:
+        """The parent's time per run to store a chunk and assemble the final folder, timed on
+        copies of the probe's results (once, then remembered)."""
+        if self._assembly is None:
+            from sim.sweep.assemble import time_assembly
+
+            self._assembly = time_assembly(self, min(self.total_runs, 20_000))
+        return self._assembly
+
 
 def prepare(
     loaded: LoadedSweep, *, probe_seconds: float = 0.3, max_probe_runs: int = 20
 ) -> Prepared:
-    """Build the design and the worker, and time a few runs in-process."""
+    """Build the design and the work, and time a few runs in-process."""
     spec = loaded.spec
     design = build_design(spec)
     base = loaded.base_scenario
     base_data = base.model_dump(mode="json", by_alias=True)
     base_model = build_model(base, loaded.base_path.parent)
     specs = list(base_model.outcome_specs())
-    worker = SweepWorker(
+    worker = sweep_runner(
         type(base), base_data, loaded.base_path.parent, spec.seed, spec.replications, specs
     )
-    # Probe up to 10 points spread over the design, one replication of each in turn, so the
-    # estimate reflects the whole design rather than its first corner.
+    # Probe up to 10 points spread over the design, so the estimate reflects the whole design
+    # rather than its first corner; a few replications of each point in a row, as a sweep runs
+    # them (a point's model is built once for its replications).
     spread = sorted({round(i * (design.points - 1) / 9) for i in range(10)})
     limit = min(max_probe_runs, design.points * spec.replications)
-    order = [(p, r) for r in range(spec.replications) for p in spread][:limit]
+    per_point = min(spec.replications, max(1, limit // len(spread)))
+    order = [(p, r) for p in spread for r in range(per_point)][:limit]
     points = {p: design.values(p) for p in spread}
-    runs = 0
+    probe = []
     started = time.perf_counter()
     for point, replication in order:
         run = point * spec.replications + replication
-        worker(Chunk(-1, run, run + 1, points))
-        runs += 1
+        probe.append(worker(Chunk(-1, run, run + 1, points)))
         if time.perf_counter() - started > probe_seconds:
             break
-    seconds = (time.perf_counter() - started) / max(runs, 1)
-    return Prepared(loaded, design, worker, specs, seconds, runs)
+    seconds = (time.perf_counter() - started) / max(len(probe), 1)
+    return Prepared(
+        loaded, design, worker, specs, seconds, len(probe), presentation_of(base_model), probe
+    )
 
 
 def describe_plan(prepared: Prepared, workers: int, chunk_runs: int) -> str:
-    """What a sweep will do and how long it should take (``--dry-run``)."""
+    """What a sweep will do and how long it should take, assembly included (``--dry-run``)."""
     spec = prepared.loaded.spec
     total = prepared.total_runs
-    estimate = prepared.seconds_per_run * total / max(workers, 1)
+    running = prepared.seconds_per_run * total / max(workers, 1)
+    assembly = prepared.assembly_seconds_per_run() * total
     return (
         f"sweep {spec.name}: method {spec.method}, {len(spec.parameters)} parameters, "
         f"{prepared.design.points:,} points x {spec.replications} replications = {total:,} runs\n"
         f"timing run: {prepared.probe_runs} runs at points spread over the design, "
-        f"{prepared.seconds_per_run * 1000:.2f} ms/run\n"
-        f"estimate: about {duration(estimate)} on {workers} worker(s), "
+        f"{prepared.seconds_per_run * 1000:.2f} ms/run; assembly "
+        f"{prepared.assembly_seconds_per_run() * 1000:.3f} ms/run\n"
+        f"estimate: about {duration(running + assembly)} on {workers} worker(s) "
+        f"(runs {duration(running)}, assembly {duration(assembly)}), "
         f"in {math.ceil(total / chunk_runs):,} chunks of up to {chunk_runs:,} runs"
     )
 
 
-ProgressFactory = Callable[[int, int], Any]
-
-
 def default_progress(total: int, initial: int) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=initial,
-        unit="run",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        desc="sweep",
-    )
+    """The sweep's progress bar on stderr (runs done, rate, time left)."""
+    return progress_bar(total, initial, unit="run", desc="sweep")
 
 
 def cpu_count() -> int:
@@ -226,7 +282,7 @@ def cpu_count() -> int:
 
 @dataclass
 class SweepOutcome:
-    """What a finished sweep reports."""
+    """What a finished sweep reports (``assembly_seconds``: the time after the last run)."""
 
     folder: Path
     points: int
@@ -236,6 +292,7 @@ class SweepOutcome:
     elapsed_seconds: float
     workers: int
     summary: dict[str, Any]
+    assembly_seconds: float = 0.0
 
 
 def run_sweep(
@@ -250,11 +307,13 @@ def run_sweep(
     command: list[str] | None = None,
 ) -> SweepOutcome:
     """Run (or resume) a sweep into ``out/NAME/``, streaming runs to disk as chunks finish."""
+    import pyarrow.parquet as pq
+
     from sim import __version__
+    from sim.files import PARQUET_COMPRESSION
     from sim.results import make_manifest, write_run_folder
-    from sim.runner import make_executor
-    from sim.scenario import dump_yaml
-    from sim.sweep.assemble import assemble, chunk_table, design_table, runs_schema
+    from sim.scenario.yamlio import dump_yaml
+    from sim.sweep.assemble import assemble, chunk_table, design_table, sweep_runs_schema
     from sim.sweep.sensitivity import analyze, replication_noise
     from sim.sweep.store import WorkFolder, fingerprint
 
@@ -279,35 +338,26 @@ def run_sweep(
     )
     done = work.start(print_, resume=resume, sweep_file=str(loaded.document.path))
     chunks = chunks_for(design, spec.replications, chunk_runs)
-    todo = [c for c in chunks if c.index not in done]
-    resumed_runs = sum(c.stop - c.start for c in chunks if c.index in done)
+    todo = chunks.without(done)
+    resumed_runs = sum(chunks.runs_of(index) for index in done)
 
     design_arrow = design_table(design)
-    schema = runs_schema(design_arrow.schema, prepared.specs)
-    bar = progress(total, resumed_runs) if progress else None
-    pool = None
-    try:
-        if todo:
-            pool = make_executor(
-                executor,
-                min(workers, len(todo)),
-                preload=[type(prepared.worker).__module__],
-                **({"scheduler": scheduler} if scheduler else {}),
+    schema = sweep_runs_schema(design_arrow.schema, prepared.specs, prepared.presentation)
+    with Engine(
+        executor,
+        max(1, min(workers, len(todo))),
+        total=total,
+        initial=resumed_runs,
+        progress=progress,
+        preload=[__name__],
+        scheduler=scheduler,
+    ) as engine:
+        for position, result in engine.map(prepared.worker, todo):
+            table = chunk_table(
+                result, design_arrow, schema, prepared.specs, spec.seed, spec.replications
             )
-            for position, result in pool.map_chunks(prepared.worker, todo):
-                chunk = todo[position]
-                work.write_chunk(chunk.index, chunk_table(result, design_arrow, schema, spec.seed))
-                if bar is not None:
-                    bar.update(chunk.stop - chunk.start)
-            pool.close()
-            pool = None
-    except BaseException:
-        if pool is not None:
-            pool.close(abort=True)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
+            work.write_chunk(todo.indices[position], table)
+    last_run = time.perf_counter()
 
     numeric = [s.name for s in prepared.specs if s.kind in ("int", "float")]
     chosen = spec.output_list() or [Output(outcome=name) for name in numeric]
@@ -318,7 +368,14 @@ def run_sweep(
     try:
         null_as = {o.outcome: o.null_as for o in chosen if o.null_as is not None}
         means, variances, runs, failed = assemble(
-            work, len(chunks), staging, schema, numeric, design.points, null_as
+            work,
+            len(chunks),
+            staging,
+            schema,
+            numeric,
+            design.points,
+            null_as,
+            replications=spec.replications,
         )
         elapsed = time.perf_counter() - started
         summary = {
@@ -337,8 +394,15 @@ def run_sweep(
                 k: replication_noise(means[k], variances[k], spec.replications) for k in outputs
             },
         }
+        # In row groups of bounded size, so writing it needs memory flat in the points.
+        pq.write_table(
+            design_arrow,
+            staging / "design.parquet",
+            compression=PARQUET_COMPRESSION,
+            row_group_size=ROW_GROUP_ROWS,
+        )
         files: dict[str, Any] = {
-            "design.parquet": design_arrow,
+            "design.parquet": staging / "design.parquet",
             "runs.parquet": staging / "runs.parquet",
             "points.parquet": staging / "points.parquet",
             "summary.json": summary,
@@ -357,8 +421,17 @@ def run_sweep(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     work.remove()
+    finished = time.perf_counter()
     return SweepOutcome(
-        final_dir, design.points, runs, failed, resumed_runs, elapsed, workers, summary
+        final_dir,
+        design.points,
+        runs,
+        failed,
+        resumed_runs,
+        elapsed,
+        workers,
+        summary,
+        assembly_seconds=finished - last_run,
     )
 
 

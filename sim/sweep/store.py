@@ -115,7 +115,7 @@ class WorkFolder:
     def read_chunks(self, count: int) -> Iterator[pa.Table]:
         """Every chunk's rows, in chunk order."""
         for index in range(count):
-            yield pq.read_table(self.chunk_path(index))
+            yield pq.read_table(self.chunk_path(index), use_threads=False)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -125,7 +125,11 @@ QUANTILES = (("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 
 
 
 def point_statistics(point: int, table: pa.Table, outputs: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of points.parquet for one point: per outcome, n, mean, std, CI95 and quantiles."""
+    """Rows of points.parquet for one point: per outcome, n, mean, std, CI95 and quantiles.
+
+    The reference definition: the assembly computes the same figures for many points at once
+    (:func:`sim.sweep.assemble.points_statistics`).
+    """
     from scipy import stats
 
     rows = []

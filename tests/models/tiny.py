@@ -46,3 +46,17 @@ def returns(parameters: dict[str, float], rng: np.random.Generator) -> Any:
 
 NOT_CALLABLE = 3.5
 """An attribute that is not a function."""
+
+
+def with_series(parameters: dict[str, float], rng: np.random.Generator) -> dict[str, Any]:
+    """A number ``total = a + b`` and a series ``walk``: a 6-step random walk from ``a``."""
+    a = parameters["a"]
+    steps = rng.normal(size=5)
+    return {"total": a + parameters["b"], "walk": np.concatenate([[a], a + np.cumsum(steps)])}
+
+
+def ragged_series(parameters: dict[str, float], rng: np.random.Generator) -> dict[str, Any]:
+    """A series of 3 or 4 steps (a coin flip of ``rng``): its length varies between
+    replications, which is an error."""
+    steps = 3 + int(rng.random() < 0.5)
+    return {"y": 1.0, "walk": list(range(steps))}
