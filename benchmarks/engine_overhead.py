@@ -39,17 +39,17 @@ MODELS = ROOT / "tests" / "models"
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-import sim.sweep.assemble
-from sim.sweep import load_sweep, run_sweep
+import sim.sweeps.assemble
+from sim.sweeps import load_sweep, run_sweep
 timed = []
-assemble = sim.sweep.assemble.assemble
+assemble = sim.sweeps.assemble.assemble
 def timed_assemble(*args, **kwargs):
     begun = time.perf_counter()
     try:
         return assemble(*args, **kwargs)
     finally:
         timed.append(time.perf_counter() - begun)
-sim.sweep.assemble.assemble = timed_assemble
+sim.sweeps.assemble.assemble = timed_assemble
 started = time.perf_counter()
 outcome = run_sweep(load_sweep(sys.argv[1]), out=Path(sys.argv[2]), workers=1, progress=None)
 print(json.dumps({

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from sim.sweep import load_sweep, run_sweep
-from sim.sweep.run import automatic_chunk_runs, prepare
+from sim.sweeps import load_sweep, run_sweep
+from sim.sweeps.run import automatic_chunk_runs, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, resource, sys
 from pathlib import Path
-from sim.sweep import load_sweep, run_sweep
+from sim.sweeps import load_sweep, run_sweep
 out = Path(sys.argv[2])
 outcome = run_sweep(load_sweep(sys.argv[1]), out=out, workers=int(sys.argv[3]), progress=None)
 size = sum(p.stat().st_size for p in outcome.folder.iterdir())

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.runner.executors import Executor
-    from sim.sweep import LoadedSweep
+    from sim.sweeps import LoadedSweep
 
 __all__ = [
     "Comparison",
@@ -371,7 +371,7 @@ class SweepResult:
 
     def table(self) -> str:
         """The sweep's headline, as ``sim sweep`` prints it."""
-        from sim.sweep.run import format_sweep_summary
+        from sim.sweeps.run import format_sweep_summary
 
         return format_sweep_summary(self.summary, self.folder)
 
@@ -393,9 +393,9 @@ def sweep(
     An interrupted sweep keeps its finished chunks; ``resume=True`` continues it to the same
     result. Runs that raise are recorded (``error``) and the sweep goes on.
     """
-    from sim.sweep import LoadedSweep as Loaded
-    from sim.sweep import run_sweep
-    from sim.sweep.run import cpu_count, default_progress
+    from sim.sweeps import LoadedSweep as Loaded
+    from sim.sweeps import run_sweep
+    from sim.sweeps.run import cpu_count, default_progress
 
     loaded = sweep_or_path if isinstance(sweep_or_path, Loaded) else load_sweep(sweep_or_path)
     used = workers or cpu_count()
@@ -407,7 +407,7 @@ def sweep(
         scheduler=scheduler,
         resume=resume,
         progress=default_progress if progress else None,
-        command=list(command or ["sim.sweep"]),
+        command=list(command or ["sim.sweeps"]),
     )
     return SweepResult(
         outcome.folder,
@@ -420,7 +420,7 @@ def sweep(
 
 def load_sweep(path: str | os.PathLike[str]) -> LoadedSweep:
     """Read and check a sweep file and its base scenario (:class:`InputError` on any problem)."""
-    from sim.sweep import load_sweep as load
+    from sim.sweeps import load_sweep as load
 
     return load(Path(path))
 
@@ -430,8 +430,8 @@ def plan_sweep(
 ) -> str:
     """What a sweep would do and about how long it would take (a short timing run), as text:
     ``sim sweep --dry-run``. Runs nothing else and writes nothing."""
-    from sim.sweep import LoadedSweep as Loaded
-    from sim.sweep.run import automatic_chunk_runs, cpu_count, describe_plan, prepare
+    from sim.sweeps import LoadedSweep as Loaded
+    from sim.sweeps.run import automatic_chunk_runs, cpu_count, describe_plan, prepare
 
     loaded = sweep_or_path if isinstance(sweep_or_path, Loaded) else load_sweep(sweep_or_path)
     used = workers or cpu_count()

@@ -332,8 +332,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim import api
     from sim.scenario import load_document
-    from sim.sweep import looks_like_sweep
-    from sim.sweep.design import build_design
+    from sim.sweeps import looks_like_sweep
+    from sim.sweeps.design import build_design
 
     problems: list[Problem] = []
     for path in args.files:
@@ -379,7 +379,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim import api
     from sim.files import check_replaceable
-    from sim.sweep.store import WorkFolder
+    from sim.sweeps.store import WorkFolder
 
     _check_executor(args)
     loaded = api.load_sweep(args.sweep)

@@ -21,7 +21,7 @@ import sim.scenario
 
 SCENARIO_DIR = Path(sim.scenario.__file__).parent
 
-ABOVE = ("sim.model", "sim.runner", "sim.analysis", "sim.sweep", "sim.results", "sim.reporting")
+ABOVE = ("sim.model", "sim.runner", "sim.analysis", "sim.sweeps", "sim.results", "sim.reporting")
 """Packages above scenario loading: none may be imported by it."""
 
 CODE_LOADERS = ("importlib", "runpy")

@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.cli import main
-from sim.sweep import load_sweep, run_sweep
-from sim.sweep.design import build_design
-from sim.sweep.store import WorkFolder
+from sim.sweeps import load_sweep, run_sweep
+from sim.sweeps.design import build_design
+from sim.sweeps.store import WorkFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -348,10 +348,9 @@ def test_a_lost_local_worker_stops_the_sweep_and_resume_finishes_it(tmp_path: Pa
 
 def test_sweep_runs_carry_the_outcome_specs_and_presentation(reference: Path) -> None:
     """A sweep's runs.parquet has the same outcome metadata as a run's (one schema function)."""
-    from sim.model import build_model
+    from sim.model import build_model, load_scenario
     from sim.model.interface import Presentation, presentation_of
-    from sim.runner.engine import PRESENTATION_KEY, field_metadata
-    from sim.scenario import load_scenario
+    from sim.results.metadata import PRESENTATION_KEY, field_metadata
 
     schema = pq.read_schema(reference / "runs.parquet")
     scenario, _ = load_scenario(reference / "base.resolved.yaml")
@@ -369,8 +368,8 @@ def test_sweep_runs_carry_the_outcome_specs_and_presentation(reference: Path) ->
 def test_points_statistics_match_the_reference_per_point() -> None:
     """The batched statistics of the assembly equal point_statistics, point by point, with
     nulls, NaN, failed runs, a point with one value and one with none."""
-    from sim.sweep.assemble import points_statistics
-    from sim.sweep.store import POINTS_SCHEMA, pc_is_ok, point_statistics
+    from sim.sweeps.assemble import points_statistics
+    from sim.sweeps.store import POINTS_SCHEMA, pc_is_ok, point_statistics
 
     rng = np.random.default_rng(5)
     replications, points = 4, 7
@@ -404,7 +403,7 @@ def test_points_statistics_match_the_reference_per_point() -> None:
 
 def test_dry_run_counts_the_assembly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """--dry-run times the assembly of the final folder too, and adds it to the estimate."""
-    from sim.sweep.run import describe_plan, prepare
+    from sim.sweeps.run import describe_plan, prepare
 
     sweep = write_sweep(tmp_path, LHS)
     prepared = prepare(load_sweep(sweep))

@@ -128,7 +128,7 @@ def point_statistics(point: int, table: pa.Table, outputs: Sequence[str]) -> lis
     """Rows of points.parquet for one point: per outcome, n, mean, std, CI95 and quantiles.
 
     The reference definition: the assembly computes the same figures for many points at once
-    (:func:`sim.sweep.assemble.points_statistics`).
+    (:func:`sim.sweeps.assemble.points_statistics`).
     """
     from scipy import stats
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.sweep.design import Design, design_rng
-from sim.sweep.spec import SweepSpec
+from sim.sweeps.design import Design, design_rng
+from sim.sweeps.spec import SweepSpec
 
 
 def replication_noise(

@@ -31,8 +31,8 @@ from sim.model import build_model
 from sim.model.interface import Model, OutcomeSpec, Presentation, presentation_of
 from sim.runner.engine import Chunk, ChunkResult, ChunkRunner, Engine, ProgressFactory, progress_bar
 from sim.runner.engine import chunk_ranges as engine_chunk_ranges
-from sim.sweep.design import Design, build_design
-from sim.sweep.spec import LoadedSweep, Output, scenario_data
+from sim.sweeps.design import Design, build_design
+from sim.sweeps.spec import LoadedSweep, Output, scenario_data
 
 #: Aim for about this much work per chunk, so per-task overhead stays small.
 TARGET_CHUNK_SECONDS = 0.5
@@ -213,7 +213,7 @@ class Prepared:
         """The parent's time per run to store a chunk and assemble the final folder, timed on
         copies of the probe's results (once, then remembered)."""
         if self._assembly is None:
-            from sim.sweep.assemble import time_assembly
+            from sim.sweeps.assemble import time_assembly
 
             self._assembly = time_assembly(self, min(self.total_runs, 20_000))
         return self._assembly
@@ -312,10 +312,10 @@ def run_sweep(
     from sim import __version__
     from sim.files import PARQUET_COMPRESSION
     from sim.results import make_manifest, write_run_folder
-    from sim.scenario.yamlio import dump_yaml
-    from sim.sweep.assemble import assemble, chunk_table, design_table, sweep_runs_schema
-    from sim.sweep.sensitivity import analyze, replication_noise
-    from sim.sweep.store import WorkFolder, fingerprint
+    from sim.scenario import dump_yaml
+    from sim.sweeps.assemble import assemble, chunk_table, design_table, sweep_runs_schema
+    from sim.sweeps.sensitivity import analyze, replication_noise
+    from sim.sweeps.store import WorkFolder, fingerprint
 
     spec = loaded.spec
     final_dir = out / spec.name

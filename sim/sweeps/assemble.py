@@ -23,11 +23,11 @@ import pyarrow.parquet as pq
 
 from sim.model.interface import OutcomeSpec, Presentation
 from sim.runner.engine import ChunkResult, outcome_array, runs_schema
-from sim.sweep.design import Design
-from sim.sweep.store import POINTS_SCHEMA, QUANTILES, WorkFolder, pc_is_ok
+from sim.sweeps.design import Design
+from sim.sweeps.store import POINTS_SCHEMA, QUANTILES, WorkFolder, pc_is_ok
 
 if TYPE_CHECKING:
-    from sim.sweep.run import Prepared
+    from sim.sweeps.run import Prepared
 
 #: Rows of whole points the assembly summarises at a time (bounds the parent's memory).
 BATCH_ROWS = 16_384

@@ -8,7 +8,7 @@
 - ``sensitivity``: Sobol and Morris indices (SALib) and the replication noise in them.
 """
 
-from sim.sweep.run import run_sweep
-from sim.sweep.spec import LoadedSweep, SweepSpec, load_sweep, looks_like_sweep
+from sim.sweeps.run import run_sweep
+from sim.sweeps.spec import LoadedSweep, SweepSpec, load_sweep, looks_like_sweep
 
 __all__ = ["LoadedSweep", "SweepSpec", "load_sweep", "looks_like_sweep", "run_sweep"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sim.seeding import stream_key
-from sim.sweep.spec import Range, SweepSpec, Values
+from sim.sweeps.spec import Range, SweepSpec, Values
 
 
 def design_rng(seed: int, purpose: str) -> np.random.Generator:
