@@ -332,6 +332,9 @@ def test_confiscation_delays_the_release_though_the_pairs_that_see_it_do_not_dif
     )
     assert status == 0, err
     assert "times to an event, censored at the horizon (day 365)" in out
+    assert "A, B and diff are restricted mean times to the horizon" in out
+    main_row = next(line for line in out.splitlines() if line.startswith(f"{release} ("))
+    assert f"+{entry['diff']:.1f}" in main_row  # the main table's diff is the RMST one
     section = out.split("times to an event, censored at the horizon")[1]
     row = next(line for line in section.splitlines() if line.startswith(f"  {release} "))
     cells = row.split()

@@ -727,6 +727,11 @@ def format_comparison(result: dict[str, Any]) -> str:
         f"diff = B - A; 95% CI: {tests['ci95']}; p: {tests['p_value']}; "
         f"{robust_label}: {tests['robustness']}"
     )
+    if any("rmst_diff" in entry for entry in result["metrics"].values()):
+        lines.append(
+            "times to an event (see below): A, B and diff are restricted mean times to the "
+            "horizon over every replication, a run without the event counted as the horizon"
+        )
     lines.append("")
     rows = [["metric", "A", "B", "diff", "95% CI of diff", "p", robust_label, "unit"]]
     for name, entry in result["metrics"].items():
