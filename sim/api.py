@@ -32,7 +32,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from sim.errors import ARGUMENTS, InputError, Problem
-from sim.model.interface import OutcomeSpec, Presentation, presentation_of
+from sim.model.interface import OutcomeSpec, Presentation, horizon_of, presentation_of
 from sim.model.registry import build_model, load_scenario
 from sim.results.metadata import outcome_specs_from_schema, presentation_from_schema
 from sim.scenario.base import ScenarioBase
@@ -308,7 +308,9 @@ def run(
     return RunResult(
         scenario=scenario,
         runs=output.table,
-        summary=summarize(output.table, specs, scenario=name, seed=root_seed),
+        summary=summarize(
+            output.table, specs, scenario=name, seed=root_seed, horizon=horizon_of(model)
+        ),
         series=series_bands(output.series),
         specs=specs,
         presentation=presentation_of(model),

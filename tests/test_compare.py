@@ -147,7 +147,11 @@ def test_json_has_the_interface_shape(
 
     release = data["metrics"]["release_day"]
     assert release["null_share_b"] > release["null_share_a"]  # no US deal: more "no release"
-    assert release["n"] < REPLICATIONS
+    # A time to an event: compared over every pair by its restricted mean time to the horizon;
+    # the former comparison, over the pairs where both runs saw the release, is events_only.
+    assert release["n"] == REPLICATIONS
+    assert release["diff"] == release["rmst_diff"]
+    assert release["events_only"]["n"] < REPLICATIONS
     assert release["wilcoxon_p_value"] is not None
 
     channel = data["categories"]["release_channel"]

@@ -44,6 +44,7 @@ RUN_SECTIONS = {
     "provenance": "Scenario and provenance",
     "outcomes": "Outcome distributions",
     "distributions": "Distributions of the main outcomes",
+    "survival": "Times to an event",
     "channels": "Release channels",
     "timeseries": "Over time",
     "costs": "Who pays, who gains",
@@ -338,6 +339,7 @@ def test_run_report_images(folders: dict[str, Path]) -> None:
     files = sorted((folder / "plots").glob("*.png"))
     assert {path.name for path in files} == {
         "distributions.png",
+        "survival.png",
         "category-release_channel.png",
         "timeseries.png",
         "cost-split.png",

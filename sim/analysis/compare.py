@@ -21,6 +21,20 @@ replications where both are non-null); the change in the null share is reported 
 own test (McNemar's exact test when paired, chi-square otherwise). Means are those of the
 values compared, so ``diff`` is always ``mean_b - mean_a`` of the same sample.
 
+**Times to an event** (an outcome with a ``survival`` entry in both summaries: a nullable event
+day of a run with a known horizon, :mod:`sim.results.survival`) are censored, not missing:
+comparing them only where the event happened in both runs hides a change in how often it
+happens (a what-if where the event mostly never comes can show a difference of 0). They are
+compared over every replication by the restricted mean time to the horizon (RMST): each run's
+``min(day, horizon)``, a run without the event counted as the horizon (the earlier horizon of
+the two runs). Every run being observed to the horizon, the mean of these restricted times is
+exactly the Kaplan-Meier RMST, and the paired t-interval of their per-replication differences
+is the CI of the RMST difference (unpaired: Welch's). So ``mean_a``/``mean_b`` are the RMSTs,
+``diff`` and ``ci95`` the RMST difference B - A and its CI (also ``rmst_diff``), next to the
+share of runs where the event happened (``event_share_a``/``_b``/``_diff`` and its p-value),
+the Kaplan-Meier medians (``median_a``/``_b``) and, under ``events_only``, the former
+comparison over the runs (paired: the pairs) where the event happened.
+
 **Degenerate cases.** Outcomes constant in both runs (or differences all equal) have a zero-width
 interval and p 1 when the difference is 0 (p 0 when it is not: it is then certain); with too few
 values a statistic is ``None`` (``null`` in JSON), never NaN.
@@ -45,6 +59,7 @@ from scipy import stats
 from sim.errors import InputError, Problem
 from sim.fmt import fixed_formatter, percent, rounded_share
 from sim.results.summary import render_table
+from sim.results.survival import kaplan_meier, restricted_times, survival_horizon
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
@@ -62,6 +77,10 @@ UNPAIRED_ROBUST = "two-sample Kolmogorov-Smirnov"
 CATEGORY_TEST = "chi-square (contingency table)"
 NULL_TEST_PAIRED = "McNemar exact (binomial) on the replications whose nullness changed"
 NULL_TEST_UNPAIRED = "chi-square (null / non-null by run)"
+TIME_TO_EVENT = (
+    "restricted mean time to the horizon (RMST): diff and ci95 on min(day, horizon), a run "
+    "without the event counted as the horizon"
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,8 @@ class RunFolder:
 
     ``seed`` is None when unknown (then runs cannot be paired); ``columns`` are the outcome
     columns in runs.parquet order; ``category_order`` the value order of each category outcome
-    as summary.json lists it.
+    as summary.json lists it; ``horizons`` the horizon of each time to an event (the outcomes
+    with a ``survival`` entry in summary.json).
     """
 
     path: Path
@@ -89,6 +109,7 @@ class RunFolder:
     table: pa.Table
     columns: dict[str, Column]
     category_order: dict[str, list[str]] = field(default_factory=dict)
+    horizons: dict[str, float] = field(default_factory=dict)
 
     @property
     def replications(self) -> int:
@@ -219,6 +240,13 @@ def run_data(table: pa.Table, summary: dict[str, Any], path: Path, label: str = 
         for key, shares in categories.items():
             if isinstance(shares, dict):
                 order[str(key)] = [str(value) for value in shares]
+    horizons: dict[str, float] = {}
+    metrics = summary.get("metrics")
+    if isinstance(metrics, dict):
+        for key, metric in metrics.items():
+            horizon = survival_horizon(metric)
+            if horizon is not None and key in columns and columns[key].kind != "category":
+                horizons[str(key)] = horizon
     return RunFolder(
         path=path,
         name=scenario_name if isinstance(scenario_name, str) and scenario_name else path.name,
@@ -226,6 +254,7 @@ def run_data(table: pa.Table, summary: dict[str, Any], path: Path, label: str = 
         table=table,
         columns=columns,
         category_order=order,
+        horizons=horizons,
     )
 
 
@@ -436,6 +465,60 @@ def category_change(
     return entry
 
 
+def _common_horizon(horizon_a: float | None, horizon_b: float | None) -> float | None:
+    """The horizon both runs were observed to (the earlier one), None unless both have one."""
+    if horizon_a is None or horizon_b is None:
+        return None
+    return min(horizon_a, horizon_b)
+
+
+def time_to_event_metric(
+    a: np.ndarray, b: np.ndarray, horizon: float, *, paired: bool
+) -> dict[str, Any]:
+    """Comparison of a time to an event (event days, NaN = no event) censored at ``horizon``.
+
+    Each run's time is restricted to the horizon (``min(day, horizon)``, a run without the
+    event counted as the horizon: :func:`sim.results.survival.restricted_times`), so its mean
+    is the restricted mean time to the event (RMST), exactly the Kaplan-Meier one since every
+    run is observed to the horizon. ``mean_a``, ``mean_b``, ``diff`` (= ``rmst_diff``),
+    ``ci95`` and the tests are those of :func:`paired_metric` or :func:`unpaired_metric` on
+    these restricted times: over every (common) replication, not only where the event
+    happened. Beside them: ``horizon``, the Kaplan-Meier medians, the share of runs where the
+    event happened in each run and its change (``event_share_*``; the test is that of the
+    null share), and under ``events_only`` the former comparison over the runs (paired: the
+    pairs) where the event happened.
+    """
+    times_a, happened_a = restricted_times(a, horizon)
+    times_b, happened_b = restricted_times(b, horizon)
+    entry = paired_metric(times_a, times_b) if paired else unpaired_metric(times_a, times_b)
+    events_a = np.where(happened_a, a, math.nan)
+    events_b = np.where(happened_b, b, math.nan)
+    observed = paired_metric(events_a, events_b) if paired else unpaired_metric(events_a, events_b)
+    curve_a, curve_b = kaplan_meier(a, horizon), kaplan_meier(b, horizon)
+    share_a = float(happened_a.mean()) if happened_a.size else None
+    share_b = float(happened_b.mean()) if happened_b.size else None
+    change = null_share_change(~happened_a, ~happened_b, paired=paired)
+    entry.update(
+        ci_method=(PAIRED_CI if paired else UNPAIRED_CI) + " of min(day, horizon)",
+        horizon=horizon,
+        rmst_a=entry["mean_a"],
+        rmst_b=entry["mean_b"],
+        rmst_diff=entry["diff"],
+        median_a=curve_a.median() if curve_a is not None else None,
+        median_b=curve_b.median() if curve_b is not None else None,
+        event_share_a=share_a,
+        event_share_b=share_b,
+        event_share_diff=None if share_a is None or share_b is None else share_b - share_a,
+        event_share_p_value=change["null_share_p_value"],
+        events_only={
+            key: observed[key]
+            for key in ("n", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci95", "p_value")
+            if key in observed
+        },
+    )
+    return entry
+
+
 def _describe(folder: RunFolder) -> dict[str, Any]:
     return {
         "name": folder.name,
@@ -481,6 +564,10 @@ def compare_runs(a: RunFolder, b: RunFolder, *, unpaired: bool = False) -> dict[
             x_a, x_b = a.numeric(name), b.numeric(name)
             if paired:
                 x_a, x_b = x_a[index_a], x_b[index_b]
+            horizon = _common_horizon(a.horizons.get(name), b.horizons.get(name))
+            if horizon is not None:
+                entry = time_to_event_metric(x_a, x_b, horizon, paired=paired)
+            elif paired:
                 entry = paired_metric(x_a, x_b)
             else:
                 entry = unpaired_metric(x_a, x_b)
@@ -521,6 +608,7 @@ def compare_runs(a: RunFolder, b: RunFolder, *, unpaired: bool = False) -> dict[
             "p_value": PAIRED_TEST if paired else UNPAIRED_TEST,
             "robustness": PAIRED_ROBUST if paired else UNPAIRED_ROBUST,
             "categories": CATEGORY_TEST,
+            "times_to_event": TIME_TO_EVENT,
             "confidence": CONFIDENCE,
         },
         "metrics": metrics,
@@ -552,12 +640,75 @@ def _p_text(value: float | None) -> str:
     return f"{value:.3f}"
 
 
+def _time_to_event_lines(metrics: dict[str, Any], paired: bool) -> list[str]:
+    """The times to an event: RMST in A and B, their difference with its CI, the share of runs
+    where the event happened, the Kaplan-Meier medians, and the former diff where it happened
+    in both."""
+    found = [(name, entry) for name, entry in metrics.items() if "rmst_diff" in entry]
+    if not found:
+        return []
+    where = "in both" if paired else "in each"
+    rows = [
+        [
+            "",
+            "RMST A",
+            "RMST B",
+            "diff",
+            "95% CI",
+            "happened A",
+            "B",
+            "KM median A",
+            "B",
+            f"diff where it happened {where}",
+        ]
+    ]
+    for name, entry in found:
+        fmt = fixed_formatter(entry.get("unit", ""), name, entry.get("kind", "float"))
+
+        def signed(value: float | None, fmt: Callable[[Any], str] = fmt) -> str:
+            text = fmt(value)
+            return "+" + text if value is not None and value > 0 and text != "0" else text
+
+        def median(value: float | None, fmt: Callable[[Any], str] = fmt) -> str:
+            return "not reached" if value is None else fmt(value)
+
+        low, high = entry["ci95"]
+        observed = entry.get("events_only") or {}
+        rows.append(
+            [
+                "  " + name,
+                fmt(entry["rmst_a"]),
+                fmt(entry["rmst_b"]),
+                signed(entry["rmst_diff"]),
+                "-" if low is None or high is None else f"[{signed(low)}, {signed(high)}]",
+                percent(entry["event_share_a"]),
+                percent(entry["event_share_b"]),
+                median(entry["median_a"]),
+                median(entry["median_b"]),
+                signed(observed.get("diff")),
+            ]
+        )
+    horizons = sorted({compact_day(entry["horizon"]) for _, entry in found})
+    heading = (
+        f"times to an event, censored at the horizon (day {', '.join(horizons)}): diff = "
+        "restricted mean time (RMST) B - A, a run without the event counting as the horizon"
+    )
+    return ["", heading, *render_table(rows, right=set(range(1, 10)))]
+
+
+def compact_day(value: float) -> str:
+    """A horizon as a day number: 365, or 365.5."""
+    return f"{value:g}"
+
+
 def format_comparison(result: dict[str, Any]) -> str:
     """A fixed-width terminal table of :func:`compare_runs`'s result.
 
     The header names the runs and says whether the comparison is paired (and why); one row per
-    numeric outcome: A, B, diff, 95% CI of the diff, p, the robustness p and the unit; then the
-    shares of each category outcome.
+    numeric outcome: A, B, diff, 95% CI of the diff, p, the robustness p and the unit (for a
+    time to an event: the restricted means and their difference); then the times to an event
+    (RMSTs, share of runs where the event happened, Kaplan-Meier medians, the former diff over
+    the runs where it happened); then the shares of each category outcome.
     """
     paired = bool(result["paired"])
     lines = []
@@ -576,6 +727,11 @@ def format_comparison(result: dict[str, Any]) -> str:
         f"diff = B - A; 95% CI: {tests['ci95']}; p: {tests['p_value']}; "
         f"{robust_label}: {tests['robustness']}"
     )
+    if any("rmst_diff" in entry for entry in result["metrics"].values()):
+        lines.append(
+            "times to an event (see below): A, B and diff are restricted mean times to the "
+            "horizon over every replication, a run without the event counted as the horizon"
+        )
     lines.append("")
     rows = [["metric", "A", "B", "diff", "95% CI of diff", "p", robust_label, "unit"]]
     for name, entry in result["metrics"].items():
@@ -625,6 +781,7 @@ def format_comparison(result: dict[str, Any]) -> str:
             for name, entry in nulls
         ]
         lines.extend(render_table(null_rows, right={1, 2, 3}))
+    lines.extend(_time_to_event_lines(result["metrics"], paired))
     for name, entry in result["categories"].items():
         lines.append("")
         heading = f"{name} (share of replications; chi-square p {_p_text(entry['p_value'])}"

@@ -169,6 +169,21 @@ def presentation_of(model: object) -> Presentation:
     return method() if callable(method) else Presentation()
 
 
+def horizon_of(model: object) -> float | None:
+    """The day a model's replications stop, if the model declares it (a ``horizon`` attribute,
+    a finite number > 0), else None.
+
+    With a horizon, a nullable outcome in unit ``day`` (the day of an event, null when it had
+    not happened) is a time censored at the horizon, summarised by Kaplan-Meier
+    (:mod:`sim.results.survival`); without one it gets only its ordinary statistics.
+    """
+    horizon = getattr(model, "horizon", None)
+    if isinstance(horizon, bool) or not isinstance(horizon, int | float | np.number):
+        return None
+    value = float(horizon)
+    return value if np.isfinite(value) and value > 0 else None
+
+
 @dataclass
 class ReplicationResult:
     """What one replication produced.
@@ -183,7 +198,11 @@ class ReplicationResult:
 
 
 class Model(Protocol):
-    """A replicable model. Instances must be picklable (they travel to worker processes)."""
+    """A replicable model. Instances must be picklable (they travel to worker processes).
+
+    Optional: ``presentation()`` (see :func:`presentation_of`) and ``horizon``, the day its
+    replications stop (see :func:`horizon_of`).
+    """
 
     name: str
 

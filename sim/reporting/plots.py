@@ -302,6 +302,48 @@ def category_bars(
 
 
 @dataclass(frozen=True)
+class Survival:
+    """The Kaplan-Meier curve of a time to an event: the share of runs still waiting just after
+    each ``day`` (step points from day 0 to the horizon) and its median (None if not reached);
+    ``title`` describes the event (the legend shows the outcome's name)."""
+
+    name: str
+    title: str
+    day: np.ndarray
+    waiting: np.ndarray
+    horizon: float
+    median: float | None = None
+
+
+@styled
+def survival_curves(curves: Sequence[Survival], colours: Mapping[str, str] | None = None) -> bytes:
+    """Step curves of the share of runs still waiting for each event, by day, to the horizon;
+    a dotted line at one half, where each reached median is marked."""
+    figure = new_figure(10.0, 3.6)
+    ax = figure.subplots()
+    line_colours = colours_for([curve.name for curve in curves], colours or {})
+    for curve, colour in zip(curves, line_colours, strict=True):
+        label = curve.name + (
+            "\nmedian not reached"
+            if curve.median is None
+            else f"\nmedian day {compact(curve.median)}"
+        )
+        ax.step(curve.day, curve.waiting, where="post", color=colour, linewidth=1.6, label=label)
+        if curve.median is not None:
+            ax.plot([curve.median], [0.5], marker="o", markersize=4, color=colour)
+    ax.axhline(0.5, color=GREY, linewidth=0.9, linestyle=":")
+    horizon = max((curve.horizon for curve in curves), default=1.0)
+    ax.set_xlim(0, horizon)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.set_xlabel("day")
+    ax.set_ylabel("runs still waiting")
+    ax.set_title("Share of runs still waiting for the event (Kaplan-Meier)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), labelspacing=0.9)
+    return to_png(figure)
+
+
+@dataclass(frozen=True)
 class Band:
     """Daily quantile bands of one series over the replications."""
 

@@ -1,7 +1,8 @@
 """The report page of a run folder.
 
 Its provenance, a table of every outcome's distribution, histograms of the main outcomes, the
-category outcomes' shares, fan charts of the daily series and the totals split into their
+survival curves of the times to an event (censored at the horizon), the category outcomes'
+shares, fan charts of the daily series and the totals split into their
 parts. Which outcomes are main, the breakdowns, series labels, category titles and colours are
 the model's presentation, carried by ``runs.parquet``; a folder without one shows every numeric
 outcome (up to 24) and no breakdown.
@@ -32,6 +33,7 @@ from sim.reporting.data import (
     when,
 )
 from sim.reporting.page import Page, code, details, join, meta, render, table
+from sim.results.survival import kaplan_meier, valid_horizon
 
 #: The section headings a model may set in its presentation (``section_titles``), and the
 #: default of each.
@@ -47,6 +49,7 @@ def run_page(folder: Path) -> Page:
     page.section("provenance", "Scenario and provenance", provenance(run, name, description))
     page.section("outcomes", "Outcome distributions", outcome_table(run.metrics, run.outcomes))
     distributions(page, run)
+    survival(page, run)
     categories(page, run)
     timeseries(page, run)
     breakdowns(page, run)
@@ -173,6 +176,60 @@ def distributions(page: Page, run: RunFolder) -> None:
     )
     heading = "Distributions of the main outcomes" if declared else "Distributions of the outputs"
     page.section("distributions", heading, figure)
+
+
+def survival(page: Page, run: RunFolder) -> None:
+    """Kaplan-Meier curves (share of runs still waiting, by day) and a table of the times to
+    an event: the outcomes with a ``survival`` entry in summary.json (nullable event days of a
+    run with a known horizon), the main ones first."""
+    found = [name for name, entry in run.metrics.items() if isinstance(entry.get("survival"), dict)]
+    if not found:
+        return
+    main = [name for name in run.outcomes.presentation.main_outcomes if name in found]
+    order = main + [name for name in found if name not in main]
+    values_table = run.columns(order)
+    curves, rows = [], []
+    for name in order:
+        entry = run.metrics[name]["survival"]
+        horizon = valid_horizon(entry.get("horizon"))
+        if horizon is None:
+            continue
+        curve = kaplan_meier(numeric(values_table, name), horizon)
+        if curve is None:
+            continue
+        day, waiting = curve.steps()
+        median = curve.median()
+        curves.append(
+            plots.Survival(
+                name, run.outcomes.description(name) or name, day, waiting, horizon, median
+            )
+        )
+        unit = run.outcomes.unit(name)
+        rows.append(
+            [
+                code(name),
+                format_share(entry.get("event_share")),
+                "not reached" if median is None else format_number(median, unit, name),
+                format_number(entry.get("rmst"), unit, name),
+                format_number(horizon, unit, name),
+            ]
+        )
+    if not curves:
+        return
+    figure = page.figure(
+        "survival.png",
+        plots.survival_curves(curves, colours=run.outcomes.presentation.colours),
+        "Share of runs still waiting for each event, by day",
+        "Kaplan-Meier estimate; a run where the event had not happened by the horizon is "
+        "censored there. The median is the first day at or below one half.",
+    )
+    summary = table(
+        ["event day", "happened by the horizon", "median (KM)", "restricted mean", "horizon"],
+        rows,
+        numeric=range(1, 5),
+        table_id="survival-table",
+    )
+    page.section("survival", "Times to an event", figure + summary)
 
 
 def categories(page: Page, run: RunFolder) -> None:

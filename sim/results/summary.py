@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from sim.fmt import fixed_formatter, percent
 from sim.model.interface import OutcomeSpec
+from sim.results.survival import is_event_day, survival_summary, valid_horizon
 
 #: The quantiles reported for every numeric outcome and every series day, with their keys.
 QUANTILES: tuple[tuple[str, float], ...] = (
@@ -88,13 +90,24 @@ def category_shares(
 
 
 def summarize(
-    table: pa.Table, specs: Sequence[OutcomeSpec], *, scenario: str, seed: int
+    table: pa.Table,
+    specs: Sequence[OutcomeSpec],
+    *,
+    scenario: str,
+    seed: int,
+    horizon: float | None = None,
 ) -> dict[str, Any]:
     """The content of ``summary.json`` for a run's table.
 
     ``metrics`` has an entry for every int and float outcome (nulls left out; ``null_share``
-    added for nullable outcomes), ``categories`` one for every category outcome.
+    added for nullable outcomes), ``categories`` one for every category outcome. With a
+    ``horizon`` (the day the replications stop: :func:`sim.model.interface.horizon_of`), each
+    event day (a nullable outcome in unit ``day``) also gets ``survival``: its Kaplan-Meier
+    median, restricted mean time to the horizon, the horizon and the share of runs where the
+    event happened (:mod:`sim.results.survival`). Without one there is nothing to censor at,
+    and no ``survival``.
     """
+    horizon = valid_horizon(horizon)
     rows = table.num_rows
     metrics: dict[str, Any] = {}
     categories: dict[str, Any] = {}
@@ -107,6 +120,9 @@ def summarize(
         entry = numeric_metrics(values, integer=spec.kind == "int")
         if spec.nullable:
             entry["null_share"] = column.null_count / rows if rows else None
+        if horizon is not None and is_event_day(spec):
+            days = pc.fill_null(column.cast(pa.float64()), math.nan).to_numpy()
+            entry["survival"] = survival_summary(np.asarray(days, dtype=np.float64), horizon)
         metrics[spec.name] = entry
     return {
         "scenario": scenario,
@@ -176,11 +192,42 @@ def render_table(rows: list[list[str]], right: set[int]) -> list[str]:
     return lines
 
 
+def _survival_lines(metrics: dict[str, dict[str, Any]], specs: Sequence[OutcomeSpec]) -> list[str]:
+    """The times to an event (entries with ``survival``): share of runs where it happened,
+    Kaplan-Meier median and restricted mean, censored at the horizon."""
+    rows = [["  outcome", "happened", "KM median", "restricted mean", "horizon", "unit"]]
+    for spec in specs:
+        survival = (metrics.get(spec.name) or {}).get("survival")
+        if not isinstance(survival, dict):
+            continue
+        fmt = fixed_formatter(spec.unit, spec.name, spec.kind)
+        median = survival.get("median")
+        rows.append(
+            [
+                "  " + spec.name,
+                percent(survival.get("event_share")),
+                "not reached" if median is None else fmt(median),
+                fmt(survival.get("rmst")),
+                fmt(survival.get("horizon")),
+                spec.unit,
+            ]
+        )
+    if len(rows) == 1:
+        return []
+    heading = (
+        "Times to an event, censored at the horizon (Kaplan-Meier median; restricted mean "
+        "counting a run without the event as the horizon)"
+    )
+    return ["", heading, *render_table(rows, right={1, 2, 3, 4})]
+
+
 def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) -> str:
     """A fixed-width table of a summary for the terminal (plain text, no colours).
 
-    One row per numeric outcome (mean, 95% CI, p05, p50, p95 and unit), then the share of each
-    category of each category outcome.
+    One row per numeric outcome (mean, 95% CI, p05, p50, p95 and unit; for a nullable outcome
+    over the runs where it has a value), then the times to an event with a ``survival`` entry
+    (Kaplan-Meier median, restricted mean, share of runs where it happened), then the share of
+    each category of each category outcome.
     """
     metrics: dict[str, dict[str, Any]] = summary.get("metrics", {})
     categories: dict[str, dict[str, Any]] = summary.get("categories", {})
@@ -218,6 +265,7 @@ def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) 
         )
     if len(rows) > 1:
         lines.extend(render_table(rows, right={1, 2, 3, 4, 5}))
+    lines.extend(_survival_lines(metrics, specs))
 
     for spec in specs:
         shares = categories.get(spec.name)

@@ -129,6 +129,9 @@ class StandoffModel:
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
+        # The day every replication stops: an event day still null then is censored there
+        # (sim.model.interface.horizon_of).
+        self.horizon = float(scenario.horizon_days)
         # Every parameter drawn once per replication, with its key path.
         self.world_params = [
             (path, dist)
