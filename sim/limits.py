@@ -40,6 +40,10 @@ MAX_EVENT_RATE_PER_DAY = 10_000.0
 """Highest rate of a Poisson process of events (``incidents.schedule.N.rate_per_day``): at most
 ``MAX_EVENT_RATE_PER_DAY * MAX_HORIZON_DAYS`` events a replication."""
 
+MAX_PARAMETER_MAGNITUDE = 1e15
+"""Largest size of any number of a distribution or a constant parameter (``value_eur: 1e308``
+is refused): sums over trucks, days and replications then stay far from float overflow."""
+
 MAX_SWEEP_POINTS = 1_000_000
 """Most design points of a sweep (a grid's product of value counts; ``samples`` times the
 method's factor for lhs, sobol and morris), checked before the design is built."""

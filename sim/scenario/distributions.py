@@ -49,6 +49,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
 
+from sim.limits import MAX_PARAMETER_MAGNITUDE
+
 __all__ = [
     "DIST_TYPES",
     "SCOPES",
@@ -138,7 +140,13 @@ def _number(value: Any) -> float:
         raise ValueError(f"expected a number, got the string {value!r}{_string_hint(value)}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"expected a number, got {value!r}")
-    return float(value)
+    number = float(value)
+    if math.isfinite(number) and abs(number) > MAX_PARAMETER_MAGNITUDE:
+        raise ValueError(
+            f"{number:g} is too large: the numbers of a parameter must lie within "
+            f"-{MAX_PARAMETER_MAGNITUDE:.0e} .. {MAX_PARAMETER_MAGNITUDE:.0e}"
+        )
+    return number
 
 
 Number = Annotated[float, BeforeValidator(_number, json_schema_input_type=float)]
@@ -188,8 +196,30 @@ class Dist(BaseModel):
     @model_validator(mode="after")
     def _validate_and_prepare(self) -> Self:
         self._check()
-        object.__setattr__(self, "_fast", self._prepare())
+        with np.errstate(all="ignore"):  # the result is checked: no warning may leak
+            try:
+                fast = self._prepare()
+                failed = False
+            except (OverflowError, ZeroDivisionError, ValueError):
+                fast, failed = None, True
+            object.__setattr__(self, "_fast", fast)
+            if failed or not self._finite_moments():
+                raise ValueError(
+                    f"{self.describe()} is too extreme to compute with: its parameters, mean "
+                    "or variance overflow or vanish in floating point"
+                )
         return self
+
+    def _finite_moments(self) -> bool:
+        """Whether the mean and variance are finite (only where they are computed without
+        scipy, which validation does not import; the others are bounded by their parameters)."""
+        cls = type(self)
+        if cls.mean is Dist.mean or cls.var is Dist.var:
+            return True
+        try:
+            return math.isfinite(self.mean()) and math.isfinite(self.var())
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return False
 
     def _check(self) -> None:
         """Raise ValueError if the parameters are impossible."""
@@ -577,6 +607,10 @@ class Lognormal(Dist):
         sigma2 = math.log1p((s / m) ** 2)
         return math.log(m) - sigma2 / 2, math.sqrt(sigma2)
 
+    def _finite_moments(self) -> bool:
+        mu, sigma = self._fast
+        return math.isfinite(mu) and 0 < sigma < math.inf and super()._finite_moments()
+
     @property
     def log_params(self) -> tuple[float, float]:
         """``(mu, sigma)``: mean and sd of the log of the variable."""
@@ -641,6 +675,10 @@ class Gamma(Dist):
         m, s = self.mean_, self.sd
         assert m is not None and s is not None
         return (m / s) ** 2, s * s / m
+
+    def _finite_moments(self) -> bool:
+        shape, scale = self._fast
+        return 0 < shape < math.inf and 0 < scale < math.inf and super()._finite_moments()
 
     @property
     def shape_scale(self) -> tuple[float, float]:
@@ -751,8 +789,9 @@ class Exponential(Dist):
         return rng.exponential(self._fast, size)
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
-        """``-mean log(1 - q)``."""
-        return _scalar_or_array(-self._fast * np.log1p(-np.asarray(q, dtype=float)), q)
+        """``-mean log(1 - q)`` (``inf`` at ``q = 1``, without a warning)."""
+        with np.errstate(divide="ignore"):  # log1p(-1) = -inf is the right end of the support
+            return _scalar_or_array(-self._fast * np.log1p(-np.asarray(q, dtype=float)), q)
 
     def mean(self) -> float:
         """``mean`` = 1 / rate."""
