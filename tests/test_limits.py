@@ -233,9 +233,9 @@ def test_sweep_name_length_and_infinite_range(
     )
     errors = problems(["validate", str(path)], capsys)
     assert errors[0].startswith(f"{path}:1:7: name: String should have at most 100 characters")
-    assert (
-        errors[1]
-        == f"{path}:6:44: parameters.hold.reaction_delay_days.high: Input should be a finite number (got inf)"
+    assert errors[1] == (
+        f"{path}:6:44: parameters.hold.reaction_delay_days.high: Input should be a finite "
+        "number (got inf)"
     )
 
 
