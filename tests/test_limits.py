@@ -346,3 +346,33 @@ def test_scenario_with_extreme_distribution_is_exit_2_without_warnings(
     assert len(errors) == 1
     assert errors[0].startswith(f"{path}:2:13: retrieval.cost_eur: gamma(mean=1e-300, sd=1000)")
     assert "Warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [
+        ("grid", {}),
+        ("list", {}),
+        ("lhs", {"samples": 5}),
+        ("sobol", {"samples": 4}),
+        ("sobol", {"samples": 4, "second_order": True}),
+        ("morris", {"samples": 3}),
+    ],
+)
+def test_design_points_counts_what_the_design_builds(method: str, extra: dict) -> None:
+    """The size checked before building is the size built."""
+    from sim.sweep.design import build_design
+    from sim.sweep.spec import SweepSpec, design_points
+
+    if method in ("grid", "list"):
+        parameters: dict = {
+            "a": {"values": [1, 2, 3]},
+            "b": {"values": [4, 5, 6]},
+            "c": {"values": [7, 8, 9]},
+        }
+    else:
+        parameters = {key: {"low": 0, "high": 1} for key in "abc"}
+    spec = SweepSpec.model_validate(
+        {"name": "n", "base": "b.yaml", "method": method, "parameters": parameters, **extra}
+    )
+    assert design_points(spec) == build_design(spec).points

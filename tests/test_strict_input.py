@@ -152,3 +152,13 @@ def test_sweep_whole_numbers_are_strict(
 )
 def test_whole_number_message(value: object, expected: str) -> None:
     assert whole_number_message(value) == expected
+
+
+def test_text_that_is_no_number(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Text that is not a number keeps pydantic's wording for an int."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nreplications: many\n")
+    assert validate_errors(path, capsys) == [
+        f"{path}:2:15: replications: Input should be a valid integer, unable to parse string as "
+        "an integer (got 'many')"
+    ]

@@ -9,6 +9,10 @@ across files and applies ``--set`` overrides.
 
 Loading rules:
 
+* Files are read only if they are regular files of at most
+  :data:`sim.limits.MAX_INPUT_BYTES` (10 MiB): a FIFO, a device or a larger file is refused
+  without reading it (:func:`read_bytes`). A document that is a single value is named by its
+  kind ("text", "a number"), never quoted: the file may not be YAML at all.
 * YAML is parsed with a ``yaml.SafeLoader`` subclass; the data are built from the composed nodes
   here, never by PyYAML's object constructors. Only the standard scalar tags (``!!str``,
   ``!!int``, ``!!float``, ``!!bool``, ``!!null``, ``!!timestamp``, ``!!binary``) and plain

@@ -319,6 +319,17 @@ def _quoted(text: str) -> list[str]:
 
 _MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
 
+_NOT_INT_TEXT = "Input should be a valid integer, unable to parse string as an integer"
+
+
+def _is_int_text(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
 WHOLE_NUMBER = "expected a whole number"
 """Start of the message for a value of a strict int key that is not an int."""
 
@@ -333,13 +344,7 @@ def whole_number_message(value: Any) -> str:
         shown = f"{'true' if value else 'false'} (a boolean)"
     elif isinstance(value, str):
         text = value if len(value) <= 20 else value[:17] + "..."
-        shown = f"{text!r} (text"
-        try:
-            int(value)
-        except ValueError:
-            shown += ")"
-        else:
-            shown += ": write it without quotes)"
+        shown = f"{text!r} (text" + (": write it without quotes)" if _is_int_text(value) else ")")
     elif isinstance(value, float):
         if value.is_integer() and abs(value) < 1e18:
             shown = f"{value!r} (a decimal number: write {int(value)})"
@@ -382,6 +387,9 @@ def _to_schema_error(data: Any, error: _Error) -> SchemaError:
             message = message[len(prefix) :]
     if error.type in _CUSTOM_TYPES:
         return SchemaError("custom", key_path, error.loc, message, error.input)
+    if error.type == "int_type" and isinstance(error.input, str) and not _is_int_text(error.input):
+        # text that is no number at all: worded as pydantic words it for a lax int
+        return SchemaError("invalid", key_path, error.loc, _NOT_INT_TEXT, error.input)
     if error.type == "int_type" and isinstance(error.input, bool | str | float):
         # only a strict int refuses these (a lax int reads true, '50' and 2.0 as ints)
         return SchemaError(

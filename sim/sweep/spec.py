@@ -5,7 +5,8 @@ into the base scenario, with a range or a list of values) and the replications p
 Every varied key must exist in the base scenario (defaults included), and every value the
 design can give it must be valid there: both ends of a range are checked, and a fractional
 value inside it, so that a whole-number key without ``integer: true`` is caught before a
-long run rather than in its middle.
+long run rather than in its middle. The size of the design and the number of runs are counted
+(:func:`design_points`) and checked against :mod:`sim.limits` before any design is built.
 """
 
 from __future__ import annotations
