@@ -10,6 +10,10 @@ them.
 
 from __future__ import annotations
 
+import numbers
+
+from sim.errors import ARGUMENTS, InputError, Problem
+
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 """Largest scenario or sweep file read (10 MiB); only regular files are read."""
 
@@ -61,3 +65,20 @@ MAX_MORRIS_LEVELS = 1_000
 def mib(size: int) -> str:
     """A byte count in MiB for messages: ``10 MiB``."""
     return f"{size / (1024 * 1024):g} MiB"
+
+
+def check_argument(value: object, name: str, low: int, high: int) -> int:
+    """``value`` as an int if it is a whole number (not a bool) in ``[low, high]``, else an
+    :class:`InputError` about the argument ``name`` (file ``<command line>``).
+
+    For the Python API's counts and seeds (``sim.run(..., replications=..., seed=...)``), which
+    do not pass through a scenario file: the same limits, the same exit status 2.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        shown = "true or false (a boolean)" if isinstance(value, bool) else repr(value)
+        message = f"expected a whole number, got {shown}"
+    elif not low <= int(value) <= high:
+        message = f"must be a whole number in {low:,} .. {high:,}, got {int(value):,}"
+    else:
+        return int(value)
+    raise InputError([Problem(ARGUMENTS, 1, 1, name, message)])

@@ -376,3 +376,18 @@ def test_design_points_counts_what_the_design_builds(method: str, extra: dict) -
         {"name": "n", "base": "b.yaml", "method": method, "parameters": parameters, **extra}
     )
     assert design_points(spec) == build_design(spec).points
+
+
+def test_check_argument() -> None:
+    """The API's counts and seeds: the same limits as in a file, as an InputError."""
+    assert limits.check_argument(np.int64(5), "replications", 1, limits.MAX_REPLICATIONS) == 5
+    assert type(limits.check_argument(np.int64(5), "seed", 0, limits.MAX_SEED)) is int
+    for value, message in [
+        (True, "expected a whole number, got true or false (a boolean)"),
+        (2.0, "expected a whole number, got 2.0"),
+        (0, "must be a whole number in 1 .. 10,000,000, got 0"),
+        (10**8, "must be a whole number in 1 .. 10,000,000, got 100,000,000"),
+    ]:
+        with pytest.raises(InputError) as caught:
+            limits.check_argument(value, "replications", 1, limits.MAX_REPLICATIONS)
+        assert str(caught.value) == f"<command line>:1:1: replications: {message}"
