@@ -391,3 +391,16 @@ def test_check_argument() -> None:
         with pytest.raises(InputError) as caught:
             limits.check_argument(value, "replications", 1, limits.MAX_REPLICATIONS)
         assert str(caught.value) == f"<command line>:1:1: replications: {message}"
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_output_folder_is_refused(value: str) -> None:
+    from sim.files import output_folder
+
+    with pytest.raises(InputError) as caught:
+        output_folder(value)
+    assert str(caught.value) == (
+        f"<command line>:1:1: --out: expected the folder to write results into, got {value!r} "
+        "(for the current folder, write '.')"
+    )
+    assert output_folder(".") == Path(".") and output_folder(Path("results")) == Path("results")
