@@ -404,3 +404,13 @@ def test_an_empty_output_folder_is_refused(value: str) -> None:
         "(for the current folder, write '.')"
     )
     assert output_folder(".") == Path(".") and output_folder(Path("results")) == Path("results")
+
+
+def test_a_long_unknown_key_is_shortened(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    key = "k" * 200
+    path = scenario(tmp_path, f"{key}: 1")
+    errors = problems(["validate", str(path)], capsys)
+    assert len(errors) == 1
+    assert f"unknown key '{'k' * 37}...'" in errors[0]
+    message = errors[0].split(": unknown key ", 1)[1]
+    assert "k" * 38 not in message  # the key path names it; the message shortens it
