@@ -45,8 +45,9 @@ MAX_EVENT_RATE_PER_DAY = 10_000.0
 ``MAX_EVENT_RATE_PER_DAY * MAX_HORIZON_DAYS`` events a replication."""
 
 MAX_PARAMETER_MAGNITUDE = 1e15
-"""Largest size of any number of a distribution or a constant parameter (``value_eur: 1e308``
-is refused): sums over trucks, days and replications then stay far from float overflow."""
+"""Largest size of any number of a built-in model's parameter, constant or distribution
+(``value_eur: 1e308`` is refused): sums over trucks, days and replications then stay far from
+float overflow. A user model's parameters have no such limit (only finite numbers)."""
 
 MAX_SWEEP_POINTS = 1_000_000
 """Most design points of a sweep (a grid's product of value counts; ``samples`` times the

@@ -97,7 +97,7 @@ def scenario(tmp_path: Path, body: str) -> Path:
         (
             "detention: {storage_fee_eur_per_day: 1e300}",
             "2:38: detention.storage_fee_eur_per_day",
-            "1e+300 is too large: the numbers of a parameter must lie within -1e+15 .. 1e+15",
+            "1e+300 is too large: the numbers of this parameter must lie within -1e+15 .. 1e+15",
         ),
     ],
 )
@@ -414,3 +414,10 @@ def test_a_long_unknown_key_is_shortened(tmp_path: Path, capsys: pytest.CaptureF
     assert f"unknown key '{'k' * 37}...'" in errors[0]
     message = errors[0].split(": unknown key ", 1)[1]
     assert "k" * 38 not in message  # the key path names it; the message shortens it
+
+
+def test_user_model_parameters_have_no_size_limit(tmp_path: Path) -> None:
+    """Only the built-in model's numbers are capped: a user model may use large constants."""
+    tiny = ROOT / "tests" / "models" / "tiny.yaml"
+    scenario = sim.load(tiny, overrides=["parameters.b=6.02214076e+23"])
+    assert scenario.parameters["b"].mean() == 6.02214076e23

@@ -29,6 +29,7 @@ import numbers
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args, get_origin
 
 import numpy as np
@@ -140,13 +141,7 @@ def _number(value: Any) -> float:
         raise ValueError(f"expected a number, got the string {value!r}{_string_hint(value)}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"expected a number, got {value!r}")
-    number = float(value)
-    if math.isfinite(number) and abs(number) > MAX_PARAMETER_MAGNITUDE:
-        raise ValueError(
-            f"{number:g} is too large: the numbers of a parameter must lie within "
-            f"-{MAX_PARAMETER_MAGNITUDE:.0e} .. {MAX_PARAMETER_MAGNITUDE:.0e}"
-        )
-    return number
+    return float(value)
 
 
 Number = Annotated[float, BeforeValidator(_number, json_schema_input_type=float)]
@@ -1057,6 +1052,9 @@ class ParamInfo:
     le: float | None = None
     lt: float | None = None
     unit: str = ""
+    max_magnitude: float | None = dataclass_field(default=None, compare=False)
+    """If set, every number the parameter is written with (a constant, a distribution's
+    parameters) must lie within ``-max_magnitude .. max_magnitude``."""
 
     def bounds_text(self) -> str:
         """E.g. ``must lie in [0, 1] (a probability)`` or ``must be >= 0``; empty if unbounded."""
@@ -1087,7 +1085,18 @@ class ParamInfo:
         )
 
     def check(self, dist: Dist) -> Dist:
-        """Return ``dist`` if its support lies within the bounds, else raise ValueError."""
+        """Return ``dist`` if its numbers are within :attr:`max_magnitude` and its support
+        within the bounds, else raise ValueError."""
+        if self.max_magnitude is not None:
+            for key, value in dist._given():
+                for number in value if isinstance(value, tuple | list) else (value,):
+                    if isinstance(number, int | float) and abs(number) > self.max_magnitude:
+                        limit = f"{self.max_magnitude:g}"
+                        where = "" if isinstance(dist, Constant) else f"{key}={number:g}: "
+                        raise ValueError(
+                            f"{where}{number:g} is too large: the numbers of this parameter "
+                            f"must lie within -{limit} .. {limit}"
+                        )
         if not self.violates(dist):
             return dist
         bounds = self.bounds_text()
@@ -1139,6 +1148,7 @@ def param(
     le: float | None = None,
     lt: float | None = None,
     unit: str = "",
+    max_magnitude: float | None = MAX_PARAMETER_MAGNITUDE,
 ) -> Any:
     """The annotation of a schema field holding an uncertain number drawn per ``scope``.
 
@@ -1149,6 +1159,8 @@ def param(
     (as ``minimum``/``exclusiveMinimum``/``maximum``/``exclusiveMaximum``, which constrain the
     plain-number form) to the field's JSON schema. ``param(...) | None`` works for optional
     parameters; defaults may be numbers or mappings when the model has ``validate_default=True``.
+    ``max_magnitude`` (default :data:`sim.limits.MAX_PARAMETER_MAGNITUDE`; None: no limit)
+    bounds every number the parameter is written with, so that sums over a run cannot overflow.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
@@ -1156,7 +1168,9 @@ def param(
         raise ValueError("give at most one of ge and gt")
     if le is not None and lt is not None:
         raise ValueError("give at most one of le and lt")
-    info = ParamInfo(scope=scope, ge=ge, gt=gt, le=le, lt=lt, unit=unit)
+    info = ParamInfo(
+        scope=scope, ge=ge, gt=gt, le=le, lt=lt, unit=unit, max_magnitude=max_magnitude
+    )
     return Annotated[Distribution, info, AfterValidator(info.check)]
 
 
