@@ -421,3 +421,28 @@ def test_user_model_parameters_have_no_size_limit(tmp_path: Path) -> None:
     tiny = ROOT / "tests" / "models" / "tiny.yaml"
     scenario = sim.load(tiny, overrides=["parameters.b=6.02214076e+23"])
     assert scenario.parameters["b"].mean() == 6.02214076e23
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "  hold.reaction_delay_days: {low: -1.0e+308, high: 1.0e+308}",
+            "the range is too wide to compute with (got low=-1e+308, high=1e+308)",
+        ),
+        (
+            "  hold.reaction_delay_days: {low: 0, high: 1.0e+300, integer: true}",
+            "an integer range must lie within -2**53 .. 2**53 (got low=0, high=1e+300)",
+        ),
+    ],
+)
+def test_sweep_ranges_that_cannot_be_computed(
+    tmp_path: Path, capsys: pytest.CaptureFixture, line: str, message: str
+) -> None:
+    path = sweep(
+        tmp_path, "method: lhs\nsamples: 4\nparameters:\n  hold.probability: {low: 0, high: 1}\n"
+    )
+    path.write_text(path.read_text() + line + "\n")
+    assert problems(["validate", str(path)], capsys) == [
+        f"{path}:7:3: parameters.hold.reaction_delay_days: {message}"
+    ]

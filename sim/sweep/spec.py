@@ -41,6 +41,10 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
+_EXACT_INTEGERS = 2**53
+"""Whole numbers up to this size are exact as floats (and fit the design's int64 columns)."""
+
+
 class Range(_Section):
     """A continuous (or whole-number) range for lhs, sobol and morris designs."""
 
@@ -54,6 +58,11 @@ class Range(_Section):
     def _ordered(self) -> Range:
         if not self.low < self.high:
             raise ValueError(f"needs low < high (got low={self.low:g}, high={self.high:g})")
+        got = f"(got low={self.low:g}, high={self.high:g})"
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"the range is too wide to compute with {got}")
+        if self.integer and max(abs(self.low), abs(self.high)) > _EXACT_INTEGERS:
+            raise ValueError(f"an integer range must lie within -2**53 .. 2**53 {got}")
         return self
 
 
