@@ -162,3 +162,20 @@ def test_text_that_is_no_number(tmp_path: Path, capsys: pytest.CaptureFixture) -
         f"{path}:2:15: replications: Input should be a valid integer, unable to parse string as "
         "an integer (got 'many')"
     ]
+
+
+def test_numpy_integers_from_python_are_whole_numbers() -> None:
+    """A numpy integer given from Python (``seed=np.int64(3)``) is an int; a numpy bool or
+    float is not."""
+    import numpy as np
+    from pydantic import ValidationError
+
+    scenario = sim.load(BASELINE)
+    data = scenario.model_dump(mode="json", by_alias=True)
+    again = type(scenario).model_validate(
+        {**data, "seed": np.int64(3), "replications": np.int32(4)}
+    )
+    assert (again.seed, again.replications) == (3, 4) and type(again.seed) is int
+    for value in (np.bool_(True), np.float64(2.0)):
+        with pytest.raises(ValidationError):
+            type(scenario).model_validate({**data, "seed": value})

@@ -8,16 +8,26 @@ read as a count. Sizes are bounded by the limits of :mod:`sim.limits`.
 
 from __future__ import annotations
 
-from typing import Annotated
+import numbers
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from sim.limits import MAX_NAME_LENGTH, MAX_REPLICATIONS, MAX_SEED
 
 __all__ = ["NAME_PATTERN", "ScenarioBase", "Section", "WholeNumber"]
 
-WholeNumber = Annotated[int, Strict()]
-"""An integer written as one: ``true``, ``2.0`` and ``"2"`` are refused (a strict int)."""
+
+def _numpy_integer(value: Any) -> Any:
+    """A numpy integer (from Python code: ``seed=np.int64(3)``) as an int; anything else as is."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | int):
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, Strict(), BeforeValidator(_numpy_integer)]
+"""An integer written as one: ``true``, ``2.0`` and ``"2"`` are refused (a strict int; numpy
+integers given from Python are accepted as ints)."""
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 """What a scenario or sweep name may hold: it names the output folder."""
