@@ -32,6 +32,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from sim.errors import ARGUMENTS, InputError, Problem
+from sim.limits import MAX_REPLICATIONS, MAX_SEED, check_argument
 from sim.model.interface import OutcomeSpec, Presentation, horizon_of, presentation_of
 from sim.model.registry import build_model, load_scenario
 from sim.results.metadata import outcome_specs_from_schema, presentation_from_schema
@@ -213,15 +214,6 @@ def _scenario(scenario_or_path: BaseModel | str | os.PathLike[str]) -> tuple[Bas
     return load(path), path.parent
 
 
-def _check_count(value: int | None, what: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InputError(
-            [Problem(ARGUMENTS, 1, 1, what, f"must be a whole number >= 1, got {value!r}")]
-        )
-
-
 def run(
     scenario_or_path: BaseModel | str | os.PathLike[str],
     replications: int | None = None,
@@ -252,12 +244,11 @@ def run(
     from sim.runner import run_replications
 
     scenario, source_dir = _scenario(scenario_or_path)
-    _check_count(replications, "replications")
     updates: dict[str, Any] = {}
     if replications is not None:
-        updates["replications"] = int(replications)
+        updates["replications"] = check_argument(replications, "replications", 1, MAX_REPLICATIONS)
     if seed is not None:
-        updates["seed"] = seed
+        updates["seed"] = check_argument(seed, "seed", 0, MAX_SEED)
     if updates:
         scenario = type(scenario).model_validate(
             {**scenario.model_dump(mode="json", by_alias=True), **updates}
@@ -395,6 +386,7 @@ def sweep(
     An interrupted sweep keeps its finished chunks; ``resume=True`` continues it to the same
     result. Runs that raise are recorded (``error``) and the sweep goes on.
     """
+    from sim.files import output_folder
     from sim.sweeps import LoadedSweep as Loaded
     from sim.sweeps import run_sweep
     from sim.sweeps.run import cpu_count, default_progress
@@ -403,7 +395,7 @@ def sweep(
     used = workers or cpu_count()
     outcome = run_sweep(
         loaded,
-        out=Path(out),
+        out=output_folder(out, "out"),
         workers=used,
         executor=executor,
         scheduler=scheduler,

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from sim import __version__
 from sim.errors import ARGUMENTS, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, Problem
+from sim.files import output_folder
 
 EXIT_INTERRUPTED = 130
 
@@ -57,14 +58,6 @@ def _seed(text: str) -> int:
     return value
 
 
-def _out_folder(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "is empty: name a folder (results by default; '.' for the current folder)"
-        )
-    return Path(text)
-
-
 def _add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--executor`` and ``--scheduler`` (``run`` and ``sweep``)."""
     parser.add_argument(
@@ -100,7 +93,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser, folder: str) -> None:
     )
     parser.add_argument(
         "--out",
-        type=_out_folder,
+        type=output_folder,
         default=Path("results"),
         help=f"parent folder of the {folder} folder (default: results)",
     )

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import InputError, Problem
+from sim.errors import ARGUMENTS, InputError, Problem
 
 FolderKind = Literal["run", "sweep", "calibration"]
 
@@ -72,6 +72,29 @@ FileContent: TypeAlias = bytes | str | pa.Table | dict[str, Any] | list[Any] | P
 
 def _problem(path: Path, message: str) -> InputError:
     return InputError([Problem(str(path), 1, 1, "", message)])
+
+
+def output_folder(value: str | os.PathLike[str], name: str = "--out") -> Path:
+    """The parent folder results are written into (``--out``, the API's ``out``) as a Path.
+
+    An empty or blank value is refused (an :class:`InputError` about the argument ``name``):
+    ``Path("")`` is the current folder, which the user did not name.
+    """
+    text = os.fspath(value)
+    if not text.strip():
+        raise InputError(
+            [
+                Problem(
+                    ARGUMENTS,
+                    1,
+                    1,
+                    name,
+                    f"expected the folder to write results into, got {text!r} (for the current "
+                    "folder, write '.')",
+                )
+            ]
+        )
+    return Path(text)
 
 
 def folder_kind(folder: Path, expected: tuple[FolderKind, ...] | None = None) -> FolderKind:

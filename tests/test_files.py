@@ -55,7 +55,7 @@ def test_sim_run_refuses_before_running(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_empty_out_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(TINY), "--out", ""]) == 2
-    assert "--out: is empty" in capsys.readouterr().err
+    assert "<command line>:1:1: --out: expected the folder" in capsys.readouterr().err
 
 
 def test_stale_temporaries_of_killed_writers_are_removed(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_duplicate_key_reported_at_second() -> None:
         (
             "just words\n",
             "a.yaml:1:1: (top): the top level must be a mapping of keys to values, "
-            "not a single value ('just words')",
+            "not a single value (text)",
         ),
         (
             "# only a comment\n",

@@ -280,9 +280,9 @@ def test_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         ),
         (
             "  closure.incidents_threshold: {low: 2, high: 9}",
-            "sweep.yaml:11:3: parameters.closure.incidents_threshold: a value inside the range "
-            "4.89949 is invalid here: Input should be a valid integer, got a number "
-            "with a fractional part (a whole-number key: add `integer: true` to the range)",
+            "sweep.yaml:11:3: parameters.closure.incidents_threshold: low 2 is invalid here: "
+            "expected a whole number, got 2.0 (a decimal number: write 2) (a whole-number key: "
+            "add `integer: true` to the range)",
         ),
         (
             "  hold.probability: {low: 0.9, high: 0.5}",

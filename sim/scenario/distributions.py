@@ -29,6 +29,7 @@ import numbers
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args, get_origin
 
 import numpy as np
@@ -50,6 +51,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
 
 from sim.fmt import as_written
+from sim.limits import MAX_PARAMETER_MAGNITUDE
 
 __all__ = [
     "DIST_TYPES",
@@ -178,8 +180,30 @@ class Dist(BaseModel):
     @model_validator(mode="after")
     def _validate_and_prepare(self) -> Self:
         self._check()
-        object.__setattr__(self, "_fast", self._prepare())
+        with np.errstate(all="ignore"):  # the result is checked: no warning may leak
+            try:
+                fast = self._prepare()
+                failed = False
+            except (OverflowError, ZeroDivisionError, ValueError):
+                fast, failed = None, True
+            object.__setattr__(self, "_fast", fast)
+            if failed or not self._finite_moments():
+                raise ValueError(
+                    f"{self.describe()} is too extreme to compute with: its parameters, mean "
+                    "or variance overflow or vanish in floating point"
+                )
         return self
+
+    def _finite_moments(self) -> bool:
+        """Whether the mean and variance are finite (only where they are computed without
+        scipy, which validation does not import; the others are bounded by their parameters)."""
+        cls = type(self)
+        if cls.mean is Dist.mean or cls.var is Dist.var:
+            return True
+        try:
+            return math.isfinite(self.mean()) and math.isfinite(self.var())
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return False
 
     def _check(self) -> None:
         """Raise ValueError if the parameters are impossible."""
@@ -567,6 +591,10 @@ class Lognormal(Dist):
         sigma2 = math.log1p((s / m) ** 2)
         return math.log(m) - sigma2 / 2, math.sqrt(sigma2)
 
+    def _finite_moments(self) -> bool:
+        mu, sigma = self._fast
+        return math.isfinite(mu) and 0 < sigma < math.inf and super()._finite_moments()
+
     @property
     def log_params(self) -> tuple[float, float]:
         """``(mu, sigma)``: mean and sd of the log of the variable."""
@@ -631,6 +659,10 @@ class Gamma(Dist):
         m, s = self.mean_, self.sd
         assert m is not None and s is not None
         return (m / s) ** 2, s * s / m
+
+    def _finite_moments(self) -> bool:
+        shape, scale = self._fast
+        return 0 < shape < math.inf and 0 < scale < math.inf and super()._finite_moments()
 
     @property
     def shape_scale(self) -> tuple[float, float]:
@@ -741,8 +773,9 @@ class Exponential(Dist):
         return rng.exponential(self._fast, size)
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
-        """``-mean log(1 - q)``."""
-        return _scalar_or_array(-self._fast * np.log1p(-np.asarray(q, dtype=float)), q)
+        """``-mean log(1 - q)`` (``inf`` at ``q = 1``, without a warning)."""
+        with np.errstate(divide="ignore"):  # log1p(-1) = -inf is the right end of the support
+            return _scalar_or_array(-self._fast * np.log1p(-np.asarray(q, dtype=float)), q)
 
     def mean(self) -> float:
         """``mean`` = 1 / rate."""
@@ -1008,6 +1041,9 @@ class ParamInfo:
     le: float | None = None
     lt: float | None = None
     unit: str = ""
+    max_magnitude: float | None = dataclass_field(default=None, compare=False)
+    """If set, every number the parameter is written with (a constant, a distribution's
+    parameters) must lie within ``-max_magnitude .. max_magnitude``."""
 
     def bounds_text(self) -> str:
         """E.g. ``must lie in [0, 1] (a probability)`` or ``must be >= 0``; empty if unbounded."""
@@ -1038,7 +1074,18 @@ class ParamInfo:
         )
 
     def check(self, dist: Dist) -> Dist:
-        """Return ``dist`` if its support lies within the bounds, else raise ValueError."""
+        """Return ``dist`` if its numbers are within :attr:`max_magnitude` and its support
+        within the bounds, else raise ValueError."""
+        if self.max_magnitude is not None:
+            for key, value in dist._given():
+                for number in value if isinstance(value, tuple | list) else (value,):
+                    if isinstance(number, int | float) and abs(number) > self.max_magnitude:
+                        limit = f"{self.max_magnitude:g}"
+                        where = "" if isinstance(dist, Constant) else f"{key}={number:g}: "
+                        raise ValueError(
+                            f"{where}{number:g} is too large: the numbers of this parameter "
+                            f"must lie within -{limit} .. {limit}"
+                        )
         if not self.violates(dist):
             return dist
         bounds = self.bounds_text()
@@ -1090,6 +1137,7 @@ def param(
     le: float | None = None,
     lt: float | None = None,
     unit: str = "",
+    max_magnitude: float | None = MAX_PARAMETER_MAGNITUDE,
 ) -> Any:
     """The annotation of a schema field holding an uncertain number drawn per ``scope``.
 
@@ -1100,6 +1148,8 @@ def param(
     (as ``minimum``/``exclusiveMinimum``/``maximum``/``exclusiveMaximum``, which constrain the
     plain-number form) to the field's JSON schema. ``param(...) | None`` works for optional
     parameters; defaults may be numbers or mappings when the model has ``validate_default=True``.
+    ``max_magnitude`` (default :data:`sim.limits.MAX_PARAMETER_MAGNITUDE`; None: no limit)
+    bounds every number the parameter is written with, so that sums over a run cannot overflow.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
@@ -1107,7 +1157,9 @@ def param(
         raise ValueError("give at most one of ge and gt")
     if le is not None and lt is not None:
         raise ValueError("give at most one of le and lt")
-    info = ParamInfo(scope=scope, ge=ge, gt=gt, le=le, lt=lt, unit=unit)
+    info = ParamInfo(
+        scope=scope, ge=ge, gt=gt, le=le, lt=lt, unit=unit, max_magnitude=max_magnitude
+    )
     return Annotated[Distribution, info, AfterValidator(info.check)]
 
 

@@ -9,6 +9,10 @@ across files and applies ``--set`` overrides.
 
 Loading rules:
 
+* Files are read only if they are regular files of at most
+  :data:`sim.limits.MAX_INPUT_BYTES` (10 MiB): a FIFO, a device or a larger file is refused
+  without reading it (:func:`read_bytes`). A document that is a single value is named by its
+  kind ("text", "a number"), never quoted: the file may not be YAML at all.
 * YAML is parsed with a ``yaml.SafeLoader`` subclass; the data are built from the composed nodes
   here, never by PyYAML's object constructors. Only the standard scalar tags (``!!str``,
   ``!!int``, ``!!float``, ``!!bool``, ``!!null``, ``!!timestamp``, ``!!binary``) and plain
@@ -26,7 +30,9 @@ Key paths are tuples of str (mapping keys) and int (list indices); printed, they
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,7 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError, Problem
+from sim.limits import MAX_INPUT_BYTES, mib
 
 __all__ = [
     "YAML12_FLOAT",
@@ -46,6 +53,8 @@ __all__ = [
     "decode_problem",
     "format_key_path",
     "parse_mapping",
+    "UnreadableInput",
+    "read_bytes",
     "read_failure_reason",
     "read_text",
     "read_value",
@@ -67,6 +76,17 @@ _VALUE_TAG = _TAG + "value"
 _SCALAR_TAGS = frozenset(
     _TAG + name for name in ("null", "bool", "int", "float", "str", "binary", "timestamp")
 )
+# What a document that is one scalar holds, named without quoting it: the file may be no YAML
+# at all (`extends: /etc/passwd`), and its content must not end up in a message.
+_SCALAR_NOUNS = {
+    _TAG + "str": "text",
+    _TAG + "int": "a number",
+    _TAG + "float": "a number",
+    _TAG + "bool": "true or false",
+    _TAG + "null": "null",
+    _TAG + "timestamp": "a date",
+    _TAG + "binary": "binary data",
+}
 _TAG_MESSAGE = "YAML tags that construct objects are not allowed"
 _MAX_NODES = 1_000_000  # after alias expansion: refuses "billion laughs" documents
 
@@ -396,7 +416,7 @@ def parse_mapping(
         if isinstance(node, yaml.SequenceNode):
             kind = "a list"
         else:
-            kind = f"a single value ({show_value(node.value)})"
+            kind = f"a single value ({_SCALAR_NOUNS.get(node.tag, 'text')})"
         mark = node.start_mark
         raise InputError(
             [
@@ -415,14 +435,65 @@ def parse_mapping(
     return data, builder.positions, builder.value_positions
 
 
+class UnreadableInput(OSError):
+    """An input file that is not read: not a regular file, or larger than the cap."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        """``reason`` in a few lower-case words ("not a regular file (a FIFO)")."""
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
+
+
+def read_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    Raises OSError: :class:`UnreadableInput` if ``path`` is not a regular file (a FIFO, a
+    device such as ``/dev/zero``, a directory) or holds more than ``limit`` bytes. A FIFO is
+    opened without blocking and refused; nothing past ``limit + 1`` bytes is read.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "it is a directory", os.fspath(path))
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnreadableInput(path, f"not a regular file ({_kind_of(mode)})")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnreadableInput(path, f"the file is larger than {mib(limit)}")
+    return data
+
+
 def read_text(path: Path) -> str:
-    """The file's text; raises OSError, or UnicodeDecodeError with offsets into the bytes."""
-    raw = path.read_bytes()
-    return raw.decode("utf-8-sig")
+    """The file's text; raises OSError (also for a file that is not regular, or is larger than
+    :data:`sim.limits.MAX_INPUT_BYTES`: see :func:`read_bytes`), or UnicodeDecodeError with
+    offsets into the bytes."""
+    return read_bytes(path).decode("utf-8-sig")
 
 
 def read_failure_reason(exc: OSError) -> str:
     """Why a file could not be read, in a few lower-case words ("no such file", ...)."""
+    if isinstance(exc, UnreadableInput):
+        return exc.reason
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, IsADirectoryError):
@@ -434,7 +505,7 @@ def read_failure_reason(exc: OSError) -> str:
 
 def decode_problem(path: Path, file: str, exc: UnicodeDecodeError) -> Problem:
     """A Problem at the first byte of ``path`` (reported as ``file``) that is not UTF-8."""
-    raw = exc.object if isinstance(exc.object, bytes) else path.read_bytes()
+    raw = exc.object if isinstance(exc.object, bytes) else read_bytes(path)
     start = exc.start
     line = raw.count(b"\n", 0, start) + 1
     col = start - (raw.rfind(b"\n", 0, start) + 1) + 1

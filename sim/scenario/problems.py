@@ -22,6 +22,8 @@ __all__ = ["validate"]
 
 M = TypeVar("M", bound=BaseModel)
 
+_KEY_SHOWN = 40  # an unknown key is quoted up to this many characters (the file may be any YAML)
+
 
 def _hint(word: str, choices: Sequence[str]) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -52,7 +54,8 @@ def _problem(doc: Document, model_cls: type[BaseModel], error: SchemaError) -> P
             or getattr(doc.positions.get(key_path[:-1] + (name,)), "file", here.file) == here.file
         }
         allowed = allowed_keys(model_cls, error.loc, doc.data)
-        message = f"unknown key '{unknown}'"
+        shown = unknown if len(unknown) <= _KEY_SHOWN else unknown[: _KEY_SHOWN - 3] + "..."
+        message = f"unknown key '{shown}'"
         hint = _hint(unknown, [n for n in allowed if n not in present])
         if hint:
             message += hint

@@ -25,7 +25,15 @@ from pydantic.fields import FieldInfo
 
 from sim.scenario.loading import KeyPath
 
-__all__ = ["KIND_NOUNS", "ErrorKind", "SchemaError", "allowed_keys", "schema_errors"]
+__all__ = [
+    "KIND_NOUNS",
+    "WHOLE_NUMBER",
+    "ErrorKind",
+    "SchemaError",
+    "allowed_keys",
+    "schema_errors",
+    "whole_number_message",
+]
 
 ErrorKind = Literal[
     "unknown_key", "missing", "unknown_tag", "expected_kinds", "literal", "custom", "invalid"
@@ -311,6 +319,43 @@ def _quoted(text: str) -> list[str]:
 
 _MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
 
+_NOT_INT_TEXT = "Input should be a valid integer, unable to parse string as an integer"
+
+
+def _is_int_text(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+WHOLE_NUMBER = "expected a whole number"
+"""Start of the message for a value of a strict int key that is not an int."""
+
+
+def whole_number_message(value: Any) -> str:
+    """What is wrong with ``value`` where a strict int goes (pydantic's ``int_type``).
+
+    ``expected a whole number, got true (a boolean)``; ``... got '50' (text: write it without
+    quotes)``; ``... got 1000000.0 (a decimal number: write 1000000)``.
+    """
+    if isinstance(value, bool):
+        shown = f"{'true' if value else 'false'} (a boolean)"
+    elif isinstance(value, str):
+        text = value if len(value) <= 20 else value[:17] + "..."
+        shown = f"{text!r} (text" + (": write it without quotes)" if _is_int_text(value) else ")")
+    elif isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e18:
+            shown = f"{value!r} (a decimal number: write {int(value)})"
+        elif value.is_integer():
+            shown = f"{value!r} (a decimal number)"
+        else:
+            shown = f"{value!r} (a number with a fractional part)"
+    else:
+        shown = f"a {type(value).__name__}"
+    return f"{WHOLE_NUMBER}, got {shown}"
+
 
 def _to_schema_error(data: Any, error: _Error) -> SchemaError:
     """Our record of one pruned error; ``data`` is the validated input."""
@@ -342,6 +387,14 @@ def _to_schema_error(data: Any, error: _Error) -> SchemaError:
             message = message[len(prefix) :]
     if error.type in _CUSTOM_TYPES:
         return SchemaError("custom", key_path, error.loc, message, error.input)
+    if error.type == "int_type" and isinstance(error.input, str) and not _is_int_text(error.input):
+        # text that is no number at all: worded as pydantic words it for a lax int
+        return SchemaError("invalid", key_path, error.loc, _NOT_INT_TEXT, error.input)
+    if error.type == "int_type" and isinstance(error.input, bool | str | float):
+        # only a strict int refuses these (a lax int reads true, '50' and 2.0 as ints)
+        return SchemaError(
+            "custom", key_path, error.loc, whole_number_message(error.input), error.input
+        )
     if error.type == "literal_error":
         choices = tuple(_quoted(str(error.ctx.get("expected", ""))))
         return SchemaError("literal", key_path, error.loc, message, error.input, choices)

@@ -83,7 +83,8 @@ class UserScenario(ScenarioBase):
         description="Folder the model's module is imported from, put first on sys.path "
         "(relative to the file that sets it; default: the scenario file's folder).",
     )
-    parameters: dict[ParameterName, param("replication")] = Field(  # type: ignore[valid-type]
+    # No limit on the size of a user model's numbers (physical constants may be large).
+    parameters: dict[ParameterName, param("replication", max_magnitude=None)] = Field(  # type: ignore[valid-type]
         default_factory=dict,
         description="Passed to the model as a dict of floats: constants, or distributions "
         "drawn once per replication (one uniform each, in this order, by inverse CDF).",

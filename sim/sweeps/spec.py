@@ -5,7 +5,8 @@ into the base scenario, with a range or a list of values) and the replications p
 Every varied key must exist in the base scenario (defaults included), and every value the
 design can give it must be valid there: both ends of a range are checked, and a fractional
 value inside it, so that a whole-number key without ``integer: true`` is caught before a
-long run rather than in its middle.
+long run rather than in its middle. The size of the design and the number of runs are counted
+(:func:`design_points`) and checked against :mod:`sim.limits` before any design is built.
 """
 
 from __future__ import annotations
@@ -20,13 +21,28 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import InputError, Problem
+from sim.limits import (
+    MAX_MORRIS_LEVELS,
+    MAX_NAME_LENGTH,
+    MAX_REPLICATIONS,
+    MAX_RESAMPLES,
+    MAX_SEED,
+    MAX_SWEEP_POINTS,
+    MAX_SWEEP_RUNS,
+)
 from sim.scenario import Document, load_document, set_value, validate
+from sim.scenario.base import NAME_PATTERN, WholeNumber
+from sim.scenario.pydantic_errors import WHOLE_NUMBER
 
 Method = Literal["grid", "list", "lhs", "sobol", "morris"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+
+_EXACT_INTEGERS = 2**53
+"""Whole numbers up to this size are exact as floats (and fit the design's int64 columns)."""
 
 
 class Range(_Section):
@@ -42,6 +58,11 @@ class Range(_Section):
     def _ordered(self) -> Range:
         if not self.low < self.high:
             raise ValueError(f"needs low < high (got low={self.low:g}, high={self.high:g})")
+        got = f"(got low={self.low:g}, high={self.high:g})"
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"the range is too wide to compute with {got}")
+        if self.integer and max(abs(self.low), abs(self.high)) > _EXACT_INTEGERS:
+            raise ValueError(f"an integer range must lie within -2**53 .. 2**53 {got}")
         return self
 
 
@@ -66,26 +87,38 @@ class SweepSpec(_Section):
     """A parameter sweep over a base scenario."""
 
     name: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="The sweep folder's name."
+        pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH, description="The sweep folder's name."
     )
     description: str = ""
     base: str = Field(description="The base scenario, relative to this file.")
     method: Method
-    samples: int | None = Field(
-        None, ge=1, description="Base sample size for lhs, sobol and morris (trajectories)."
+    samples: WholeNumber | None = Field(
+        None,
+        ge=1,
+        le=MAX_SWEEP_POINTS,
+        description="Base sample size for lhs, sobol and morris (trajectories).",
     )
-    replications: int = Field(10, ge=1, description="Replications per design point.")
-    seed: int = Field(0, ge=0, description="Seeds the design and every replication.")
+    replications: WholeNumber = Field(
+        10, ge=1, le=MAX_REPLICATIONS, description="Replications per design point."
+    )
+    seed: WholeNumber = Field(
+        0, ge=0, le=MAX_SEED, description="Seeds the design and every replication."
+    )
     parameters: dict[str, Range | Values] = Field(min_length=1)
     outputs: list[str | Output] | None = Field(
         None, description="Outcomes to analyse (sensitivity): default every numeric outcome."
     )
     second_order: bool = Field(False, description="Sobol: also second-order indices.")
-    levels: int = Field(4, ge=2, description="Morris: grid levels.")
-    resamples: int = Field(1000, ge=10, description="Bootstrap resamples for index CIs.")
+    levels: WholeNumber = Field(4, ge=2, le=MAX_MORRIS_LEVELS, description="Morris: grid levels.")
+    resamples: WholeNumber = Field(
+        1000, ge=10, le=MAX_RESAMPLES, description="Bootstrap resamples for index CIs."
+    )
     confidence: float = Field(0.95, gt=0, lt=1, description="Level of the index CIs.")
-    chunk_runs: int | None = Field(
-        None, ge=1, description="Runs per unit of work sent to a worker (default: automatic)."
+    chunk_runs: WholeNumber | None = Field(
+        None,
+        ge=1,
+        le=MAX_SWEEP_RUNS,
+        description="Runs per unit of work sent to a worker (default: automatic).",
     )
 
     def output_list(self) -> list[Output] | None:
@@ -121,6 +154,63 @@ class SweepSpec(_Section):
         return self
 
 
+def design_points(spec: SweepSpec) -> int:
+    """How many points ``spec``'s design has, computed without building it.
+
+    grid: the product of the value counts; list: the common length; lhs: ``samples``; sobol
+    (Saltelli): ``samples * (k + 2)``, or ``samples * (2k + 2)`` with second-order indices;
+    morris: ``samples * (k + 1)`` (k: the number of parameters).
+    """
+    counts = [len(p.values) for p in spec.parameters.values() if isinstance(p, Values)]
+    k = len(spec.parameters)
+    samples = spec.samples or 1
+    if spec.method == "grid":
+        return math.prod(counts)
+    if spec.method == "list":
+        return max(counts, default=0)
+    if spec.method == "lhs":
+        return samples
+    if spec.method == "sobol":
+        return samples * (2 * k + 2 if spec.second_order else k + 2)
+    return samples * (k + 1)
+
+
+def check_size(spec: SweepSpec, document: Document) -> None:
+    """Refuse a sweep with more design points or runs than :mod:`sim.limits` allows.
+
+    Counted by :func:`design_points`, before any design is built; the problem is at
+    ``parameters`` (a grid or a list), ``samples`` or ``replications``.
+    """
+    points = design_points(spec)
+    if points > MAX_SWEEP_POINTS:
+        where = ("parameters",) if spec.method in ("grid", "list") else ("samples",)
+        message = (
+            f"the design has {points:,} points ({_points_formula(spec)}), more than the limit "
+            f"of {MAX_SWEEP_POINTS:,}"
+        )
+        raise InputError([document.problem(where, message, value=where != ("parameters",))])
+    runs = points * spec.replications
+    if runs > MAX_SWEEP_RUNS:
+        message = (
+            f"the sweep has {runs:,} runs ({points:,} points x {spec.replications:,} "
+            f"replications), more than the limit of {MAX_SWEEP_RUNS:,}"
+        )
+        raise InputError([document.problem(("replications",), message)])
+
+
+def _points_formula(spec: SweepSpec) -> str:
+    k = len(spec.parameters)
+    if spec.method == "grid":
+        counts = [len(p.values) for p in spec.parameters.values() if isinstance(p, Values)]
+        return "the product of the value counts " + " x ".join(str(n) for n in counts)
+    if spec.method == "sobol":
+        factor = f"(2 x {k} + 2)" if spec.second_order else f"({k} + 2)"
+        return f"samples {spec.samples:,} x {factor}"
+    if spec.method == "morris":
+        return f"samples {spec.samples:,} x ({k} + 1)"
+    return f"samples {spec.samples:,}"
+
+
 def looks_like_sweep(data: dict[str, Any]) -> bool:
     """Whether a YAML document is a sweep rather than a scenario."""
     return "base" in data and "method" in data
@@ -143,6 +233,7 @@ def load_sweep(path: str | Path) -> LoadedSweep:
 
     document = load_document(path)
     spec = validate(document, SweepSpec)
+    check_size(spec, document)
     base_path = (Path(path).parent / spec.base).resolve()
     if not base_path.is_file():
         raise InputError(
@@ -189,7 +280,11 @@ def check_parameters(loaded: LoadedSweep) -> None:
                     re.sub(r" \(got [^)]*\)$", "", p.message) for p in error.problems
                 )
                 hint = ""
-                if label == "a value inside the range" and "integer" in message:
+                if (
+                    isinstance(parameter, Range)
+                    and not parameter.integer
+                    and ("integer" in message or WHOLE_NUMBER in message)
+                ):
                     hint = " (a whole-number key: add `integer: true` to the range)"
                 shown = f"{value:.6g}" if isinstance(value, float) else repr(value)
                 problems.append(

@@ -18,7 +18,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.scenario.base import ScenarioBase, Section
+from sim.limits import (
+    MAX_COUNT,
+    MAX_EVENT_RATE_PER_DAY,
+    MAX_HORIZON_DAYS,
+    MAX_LANES,
+    MAX_TRUCKS,
+)
+from sim.scenario.base import ScenarioBase, Section, WholeNumber
 from sim.scenario.distributions import param
 
 
@@ -26,9 +33,9 @@ class RatePeriod(Section):
     """One piece of a piecewise-constant Poisson rate."""
 
     from_day: float = Field(ge=0, description="Day this rate starts to apply.")
-    rate_per_day: param("replication", ge=0, unit="1/day") = Field(  # type: ignore[valid-type]
-        description="Incidents per day from `from_day` until the next period."
-    )
+    rate_per_day: param(  # type: ignore[valid-type]
+        "replication", ge=0, le=MAX_EVENT_RATE_PER_DAY, unit="1/day"
+    ) = Field(description="Incidents per day from `from_day` until the next period.")
 
 
 class Incidents(Section):
@@ -60,7 +67,9 @@ class Closure(Section):
         description="`incidents`: close when `incidents_threshold` incidents fall within "
         "`window_days`; `fixed_day`: close once on `fixed_day`; `none`: never close.",
     )
-    incidents_threshold: int = Field(6, ge=1, description="k: incidents that trigger a closure.")
+    incidents_threshold: WholeNumber = Field(
+        6, ge=1, le=MAX_COUNT, description="k: incidents that trigger a closure."
+    )
     window_days: float = Field(7.0, gt=0, description="w: the window the k incidents fall in.")
     fixed_day: float | None = Field(None, ge=0, description="Closure day for rule `fixed_day`.")
     planned_duration_days: param("event", gt=0, unit="days") = Field(  # type: ignore[valid-type]
@@ -74,7 +83,9 @@ class Closure(Section):
     min_days_between_closures: float = Field(
         14.0, ge=0, description="After a reopening, no new closure for this many days."
     )
-    max_closures: int = Field(3, ge=0, description="At most this many closures in a run.")
+    max_closures: WholeNumber = Field(
+        3, ge=0, le=MAX_COUNT, description="At most this many closures in a run."
+    )
 
     @model_validator(mode="after")
     def _fixed_day_given(self) -> Closure:
@@ -102,7 +113,9 @@ class CapacityChange(Section):
 class Checkpoint(Section):
     """A border crossing point as a multi-lane FIFO queue for Lithuanian trucks."""
 
-    lanes: int = Field(ge=0, description="Lanes (servers) open to Lithuanian trucks normally.")
+    lanes: WholeNumber = Field(
+        ge=0, le=MAX_LANES, description="Lanes (servers) open to Lithuanian trucks normally."
+    )
     service_days: param("event", gt=0, unit="days") = Field(  # type: ignore[valid-type]
         description="Processing time of one truck in one lane (drawn per truck crossing)."
     )
@@ -166,9 +179,9 @@ def _default_groups() -> dict[str, OwnerGroup]:
 class Fleet(Section):
     """Lithuanian-registered vehicles in Belarus at the start."""
 
-    trucks_in_belarus: param("replication", ge=0, unit="trucks") = Field(  # type: ignore[valid-type]
-        2300, description="Vehicles in Belarus on day 0 (rounded to a whole number)."
-    )
+    trucks_in_belarus: param(  # type: ignore[valid-type]
+        "replication", ge=0, le=MAX_TRUCKS, unit="trucks"
+    ) = Field(2300, description="Vehicles in Belarus on day 0 (rounded to a whole number).")
     groups: dict[str, OwnerGroup] = Field(default_factory=_default_groups)
 
     @field_validator("groups")
@@ -337,7 +350,9 @@ class UsMediation(Section):
     prisoners_per_deal: param("event", ge=0, unit="people") = Field(  # type: ignore[valid-type]
         {"dist": "lognormal", "mean": 150, "sd": 80}, description="Prisoners freed by one deal."
     )
-    sectors_per_deal: int = Field(1, ge=0, description="Sanctions sectors one deal lifts.")
+    sectors_per_deal: WholeNumber = Field(
+        1, ge=0, le=MAX_COUNT, description="Sanctions sectors one deal lifts."
+    )
     sanctions: dict[str, SanctionsSector] = Field(
         default_factory=dict, description="Sectors in the order deals lift them."
     )
@@ -361,7 +376,9 @@ class Scenario(ScenarioBase):
     model: Literal["standoff"] = Field(
         "standoff", description="The built-in border-standoff model."
     )
-    horizon_days: float = Field(365, gt=0, description="Simulated days from day 0.")
+    horizon_days: float = Field(
+        365, gt=0, le=MAX_HORIZON_DAYS, description="Simulated days from day 0."
+    )
     start_date: dt.date = Field(dt.date(2025, 10, 5), description="Calendar date of day 0.")
     incidents: Incidents = Field(default_factory=Incidents)
     closure: Closure = Field(default_factory=Closure)
