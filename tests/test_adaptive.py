@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import Cli
 
-from sim.cli import main
 from sim.model import build_model, load_scenario
 from sim.runner.adaptive import (
     DEFAULT_MAX_FACTOR,
@@ -40,25 +40,16 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 TINY = ROOT / "tests" / "models" / "tiny.yaml"
 
 
-def sim(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    """``sim ARGV...`` in-process: (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 def read_json(path: Path) -> dict[str, Any]:
     data = json.loads(path.read_text())
     assert isinstance(data, dict)
     return data
 
 
-def test_converged_run_equals_the_fixed_run_bit_for_bit(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    status, _, err = sim(
-        capsys, "run", BASELINE, "-n", 40, "--precision", "8%", "--workers", 2,
+@pytest.mark.slow
+def test_converged_run_equals_the_fixed_run_bit_for_bit(cli: Cli, tmp_path: Path) -> None:
+    status, _, err = cli(
+        "run", BASELINE, "-n", 40, "--precision", "8%", "--workers", 2,
         "--out", tmp_path / "adaptive", "--quiet",
     )  # fmt: skip
     assert status == 0, err
@@ -73,8 +64,8 @@ def test_converged_run_equals_the_fixed_run_bit_for_bit(
     assert set(precision["outcomes"]) == set(STANDOFF_MAIN_OUTCOMES)
     assert f"precision 8% reached after {n:,} replications (batches: " in err
 
-    status, _, err = sim(
-        capsys, "run", BASELINE, "-n", n, "--workers", 1, "--out", tmp_path / "fixed", "--quiet"
+    status, _, err = cli(
+        "run", BASELINE, "-n", n, "--workers", 1, "--out", tmp_path / "fixed", "--quiet"
     )
     assert status == 0, err
     fixed = tmp_path / "fixed" / "baseline"
@@ -85,11 +76,9 @@ def test_converged_run_equals_the_fixed_run_bit_for_bit(
     assert "precision" not in read_json(fixed / "manifest.json")
 
 
-def test_large_target_converges_at_the_first_batch(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    status, _, err = sim(
-        capsys, "run", BASELINE, "-n", 30, "--precision", 0.9, "--out", tmp_path, "--quiet"
+def test_large_target_converges_at_the_first_batch(cli: Cli, tmp_path: Path) -> None:
+    status, _, err = cli(
+        "run", BASELINE, "-n", 30, "--precision", 0.9, "--out", tmp_path, "--quiet"
     )
     assert status == 0, err
     precision = read_json(tmp_path / "baseline" / "manifest.json")["precision"]
@@ -100,11 +89,9 @@ def test_large_target_converges_at_the_first_batch(
     assert read_json(tmp_path / "baseline" / "summary.json")["replications"] == 30
 
 
-def test_tiny_target_stops_at_the_maximum_and_says_so(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    status, _, err = sim(
-        capsys, "run", BASELINE, "-n", 20, "--precision", "0.01%", "--max-replications", 70,
+def test_tiny_target_stops_at_the_maximum_and_says_so(cli: Cli, tmp_path: Path) -> None:
+    status, _, err = cli(
+        "run", BASELINE, "-n", 20, "--precision", "0.01%", "--max-replications", 70,
         "--out", tmp_path, "--quiet",
     )  # fmt: skip
     assert status == 0, err
@@ -134,11 +121,9 @@ def test_tiny_target_stops_at_the_maximum_and_says_so(
         assert entry["converged"] is False
 
 
-def test_user_model_judges_all_outputs_and_chosen_outcomes(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    status, _, err = sim(
-        capsys, "run", TINY, "-n", 10, "--precision", 0.2, "--max-replications", 2000,
+def test_user_model_judges_all_outputs_and_chosen_outcomes(cli: Cli, tmp_path: Path) -> None:
+    status, _, err = cli(
+        "run", TINY, "-n", 10, "--precision", 0.2, "--max-replications", 2000,
         "--workers", 1, "--out", tmp_path, "--quiet",
     )  # fmt: skip
     assert status == 0, err
@@ -146,8 +131,8 @@ def test_user_model_judges_all_outputs_and_chosen_outcomes(
     assert set(precision["outcomes"]) == {"total", "noisy"}
     assert precision["reached"] is True
 
-    status, _, err = sim(
-        capsys, "run", TINY, "-n", 10, "--precision", 0.2, "--precision-outcomes", "total",
+    status, _, err = cli(
+        "run", TINY, "-n", 10, "--precision", 0.2, "--precision-outcomes", "total",
         "--workers", 1, "--out", tmp_path / "one", "--quiet",
     )  # fmt: skip
     assert status == 0, err
@@ -172,9 +157,9 @@ def test_user_model_judges_all_outputs_and_chosen_outcomes(
     ],
 )
 def test_bad_precision_arguments_are_bad_input(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], flag: str
+    cli: Cli, tmp_path: Path, argv: list[str], flag: str
 ) -> None:
-    status, out, err = sim(capsys, "run", BASELINE, "-n", 5, "--out", tmp_path, "--quiet", *argv)
+    status, out, err = cli("run", BASELINE, "-n", 5, "--out", tmp_path, "--quiet", *argv)
     assert status == 2
     assert f"<command line>:1:1: {flag}: " in err
     assert "Traceback" not in err

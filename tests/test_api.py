@@ -87,6 +87,7 @@ def test_save_and_open_round_trip(tmp_path: Path) -> None:
         sim.RunResult.open(tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 def test_compare_in_memory_equals_compare_of_folders(tmp_path: Path) -> None:
     a = sim.run(BASELINE, replications=40, seed=4, workers=1)
     b = sim.run(SCENARIOS / "no-us-mediation.yaml", replications=40, seed=4, workers=1)

@@ -21,8 +21,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import Cli, SimProcess
 
-from sim.cli import build_parser, main
+from sim.cli import build_parser
 
 COMMAND_NAMES = next(
     action.choices
@@ -76,25 +77,6 @@ def write(name: str, text: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return name
-
-
-def sim(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``sim ARGV...`` in-process: (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def sim_process(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """``python -m sim ARGV...`` as a real process in the current folder."""
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, argv)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
 
 
 def problems(stderr: str) -> list[str]:
@@ -267,23 +249,23 @@ def _materialise(text: str) -> str:
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 @pytest.mark.parametrize("command", ["run", "validate"])
 def test_bad_file_reported_at_file_line_col_path(
-    case: str, command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli: Cli, case: str, command: str, tmp_path: Path
 ) -> None:
     name, text, expected = BAD_FILES[case]
     write(name, _materialise(text))
     before = sorted(p.name for p in tmp_path.iterdir())
     argv = ["run", name, "--quiet", "--out", "out"] if command == "run" else ["validate", name]
-    status, out, err = sim(capsys, *argv)
+    status, out, err = cli(*argv)
     assert (status, problems(err)) == (2, expected)
     assert out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no `out` folder, nothing else
 
 
-def test_problem_in_an_extended_file_names_that_file(capsys: pytest.CaptureFixture[str]) -> None:
+def test_problem_in_an_extended_file_names_that_file(cli: Cli) -> None:
     write("common/parent.yaml", f"extends: {BASELINE}\nname: parent\nhold:\n  probability: 2\n")
     write("runs/child.yaml", "extends: ../common/parent.yaml\nname: child\n")
     for argv in (["validate", "runs/child.yaml"], ["run", "runs/child.yaml", "--out", "out"]):
-        status, _, err = sim(capsys, *argv)
+        status, _, err = cli(*argv)
         assert status == 2
         assert problems(err) == [
             "common/parent.yaml:4:16: hold.probability: must lie in [0, 1] (a probability), "
@@ -292,10 +274,10 @@ def test_problem_in_an_extended_file_names_that_file(capsys: pytest.CaptureFixtu
     assert not Path("out").exists()
 
 
-def test_cyclic_extends(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cyclic_extends(cli: Cli) -> None:
     write("a.yaml", "extends: b.yaml\nname: a\n")
     write("b.yaml", "extends: a.yaml\nname: b\n")
-    status, _, err = sim(capsys, "run", "a.yaml", "--out", "out")
+    status, _, err = cli("run", "a.yaml", "--out", "out")
     assert status == 2
     assert problems(err) == [
         "b.yaml:1:10: extends: extends cycle: a.yaml -> b.yaml -> a.yaml "
@@ -303,7 +285,7 @@ def test_cyclic_extends(capsys: pytest.CaptureFixture[str]) -> None:
     ]
     assert not Path("out").exists()
     # validate reports every file, each with its own cycle.
-    status, _, err = sim(capsys, "validate", "a.yaml", "b.yaml")
+    status, _, err = cli("validate", "a.yaml", "b.yaml")
     assert status == 2
     assert problems(err) == [
         "b.yaml:1:10: extends: extends cycle: a.yaml -> b.yaml -> a.yaml "
@@ -314,16 +296,14 @@ def test_cyclic_extends(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
-def test_object_constructing_yaml_tag_is_refused(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_object_constructing_yaml_tag_is_refused(cli: Cli, command: str) -> None:
     write(
         "evil.yaml",
         f"extends: {BASELINE}\nname: evil\nhold:\n"
         '  probability: !!python/object/apply:os.system ["touch PWNED"]\n',
     )
     extra = ["--out", "out"] if command == "run" else []
-    status, out, err = sim(capsys, command, "evil.yaml", *extra)
+    status, out, err = cli(command, "evil.yaml", *extra)
     assert status == 2
     assert problems(err) == [
         "evil.yaml:4:16: hold.probability: YAML tags that construct objects are not allowed "
@@ -334,12 +314,12 @@ def test_object_constructing_yaml_tag_is_refused(
 
 
 def test_validate_reports_every_bad_file_and_still_checks_good_ones(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     write("good.yaml", f"extends: {BASELINE}\nname: good\n")
     write("bad1.yaml", "name: bad1\nseed: -1\n")
     write("bad2.yaml", "name: [\n")
-    status, out, err = sim(capsys, "validate", "bad1.yaml", "good.yaml", "bad2.yaml", "nope.yaml")
+    status, out, err = cli("validate", "bad1.yaml", "good.yaml", "bad2.yaml", "nope.yaml")
     assert status == 2
     assert out == "good.yaml: ok (scenario 'good', 1000 replications)\n"
     assert problems(err) == [
@@ -351,7 +331,7 @@ def test_validate_reports_every_bad_file_and_still_checks_good_ones(
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
-def test_bad_overrides_at_set_index(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_overrides_at_set_index(cli: Cli, command: str) -> None:
     head = [command, str(BASELINE)] + (["-n", "5", "--out", "out"] if command == "run" else [])
     overrides = [
         "hold.probability=0.5",  # fine
@@ -359,7 +339,7 @@ def test_bad_overrides_at_set_index(command: str, capsys: pytest.CaptureFixture[
         "hold.probability=abc",
         "horizon_days=0",
     ]
-    status, out, err = sim(capsys, *head, *(f"--set={o}" for o in overrides))
+    status, out, err = cli(*head, *(f"--set={o}" for o in overrides))
     assert (status, out) == (2, "")
     assert problems(err) == [
         "--set:2:1: detention.storage_fee_eur_per_dya: unknown key "
@@ -370,7 +350,7 @@ def test_bad_overrides_at_set_index(command: str, capsys: pytest.CaptureFixture[
     ]
     # Overrides that cannot even be applied are reported together, before validation.
     overrides = ["seed=1", "nonsense", "hold.probability.low=1", "us.visit_interval_days={a: [}"]
-    status, out, err = sim(capsys, *head, *(f"--set={o}" for o in overrides))
+    status, out, err = cli(*head, *(f"--set={o}" for o in overrides))
     assert (status, out) == (2, "")
     assert problems(err) == [
         "--set:2:1: (top): an override must look like KEY.PATH=VALUE; got 'nonsense'",
@@ -410,17 +390,17 @@ BAD_ARGUMENTS = [
 
 
 @pytest.mark.parametrize(("argv", "expected"), BAD_ARGUMENTS)
-def test_bad_arguments(
-    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_bad_arguments(cli: Cli, argv: list[str], expected: str, tmp_path: Path) -> None:
     write("afile", "not a folder\n")
     argv = [a.format(base=BASELINE) for a in argv]
-    status, out, err = sim(capsys, *argv)
+    status, out, err = cli(*argv)
     assert (status, problems(err)) == (2, [ARG + expected])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
-def test_bad_input_in_a_real_process_exits_2_without_traceback(tmp_path: Path) -> None:
+def test_bad_input_in_a_real_process_exits_2_without_traceback(
+    sim_process: SimProcess, tmp_path: Path
+) -> None:
     write("malformed.yaml", "name: bad\nhold: {probability: 0.5\n")
     write(
         "evil.yaml",
@@ -453,7 +433,9 @@ def test_bad_input_in_a_real_process_exits_2_without_traceback(tmp_path: Path) -
     ]
 
 
-def test_run_in_a_real_process_and_through_the_console_script(tmp_path: Path) -> None:
+def test_run_in_a_real_process_and_through_the_console_script(
+    sim_process: SimProcess, tmp_path: Path
+) -> None:
     done = sim_process("run", SCENARIOS / "no-closure.yaml", "-n", "20", "--quiet", "--out", "out")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
@@ -473,8 +455,8 @@ def test_run_in_a_real_process_and_through_the_console_script(tmp_path: Path) ->
 # --------------------------------------------------------------------------------------------
 
 
-def test_run_writes_the_run_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    status, out, err = sim(capsys, "run", BASELINE, "-n", "30", "--seed", "5", "--out", "out")
+def test_run_writes_the_run_folder(cli: Cli, tmp_path: Path) -> None:
+    status, out, err = cli("run", BASELINE, "-n", "30", "--seed", "5", "--out", "out")
     assert status == 0, err
     assert "Traceback" not in err
     assert "release_channel" in out  # the summary table (not --quiet)
@@ -536,12 +518,12 @@ def test_run_writes_the_run_folder(capsys: pytest.CaptureFixture[str], tmp_path:
     assert resolved["engine_version"]
 
 
-def test_same_runs_whatever_the_workers(capsys: pytest.CaptureFixture[str]) -> None:
+def test_same_runs_whatever_the_workers(cli: Cli) -> None:
     tables = {}
     for workers in (1, 2, 3):
         out = f"w{workers}"
-        status, _, err = sim(
-            capsys, "run", SCENARIOS / "fee-halved.yaml", "-n", "60", "--seed", "11",
+        status, _, err = cli(
+            "run", SCENARIOS / "fee-halved.yaml", "-n", "60", "--seed", "11",
             "--workers", str(workers), "--quiet", "--out", out,
         )  # fmt: skip
         assert status == 0, err
@@ -553,9 +535,9 @@ def test_same_runs_whatever_the_workers(capsys: pytest.CaptureFixture[str]) -> N
     assert tables[1].equals(tables[3])
 
 
-def test_resolved_scenario_reproduces_the_run(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = sim(
-        capsys, "run", SCENARIOS / "compensation.yaml", "-n", "24", "--seed", "77",
+def test_resolved_scenario_reproduces_the_run(cli: Cli) -> None:
+    status, _, err = cli(
+        "run", SCENARIOS / "compensation.yaml", "-n", "24", "--seed", "77",
         "--set", "detention.storage_fee_eur_per_day=80",
         "--set", "hold.reaction_delay_days={dist: uniform, low: 5, high: 9}",
         "--workers", "2", "--quiet", "--out", "first",
@@ -571,9 +553,9 @@ def test_resolved_scenario_reproduces_the_run(capsys: pytest.CaptureFixture[str]
     assert data["compensation"]["eur_per_truck_per_day"] == 100  # from the what-if file
     assert "extends" not in data
 
-    status, _, err = sim(capsys, "validate", resolved)
+    status, _, err = cli("validate", resolved)
     assert status == 0, err
-    status, _, err = sim(capsys, "run", resolved, "--workers", "1", "--quiet", "--out", "second")
+    status, _, err = cli("run", resolved, "--workers", "1", "--quiet", "--out", "second")
     assert status == 0, err
     again = pq.read_table("second/compensation/runs.parquet")
     assert again.equals(pq.read_table(first / "runs.parquet"))
@@ -581,17 +563,17 @@ def test_resolved_scenario_reproduces_the_run(capsys: pytest.CaptureFixture[str]
 
 
 def test_rerun_replaces_the_folder_and_leaves_nothing_hidden(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     for n in ("20", "21"):
-        status, _, err = sim(capsys, "run", BASELINE, "-n", n, "--quiet", "--out", "out")
+        status, _, err = cli("run", BASELINE, "-n", n, "--quiet", "--out", "out")
         assert status == 0, err
     assert os.listdir("out") == ["baseline"]
     assert pq.read_table("out/baseline/runs.parquet").num_rows == 21
 
 
-def test_params_lists_the_uncertain_parameters(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = sim(capsys, "params", BASELINE, "--set", "hold.probability=0.5")
+def test_params_lists_the_uncertain_parameters(cli: Cli) -> None:
+    status, out, _ = cli("params", BASELINE, "--set", "hold.probability=0.5")
     assert status == 0
     lines = out.splitlines()
     assert lines[0].split() == ["parameter", "drawn", "per", "unit", "value"]
@@ -620,6 +602,7 @@ def _wait_for_progress(process: subprocess.Popen[bytes], deadline: float) -> byt
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["process", "group"])
 def test_ctrl_c_stops_cleanly_and_writes_nothing(target: str, tmp_path: Path) -> None:
     out = tmp_path / "TMP"
@@ -665,10 +648,10 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(target: str, tmp_path: Path) ->
 # --------------------------------------------------------------------------------------------
 
 
-def test_every_shipped_scenario_validates(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_shipped_scenario_validates(cli: Cli) -> None:
     files = sorted(SCENARIOS.glob("*.yaml"))
     assert BASELINE in files and len(files) > 1
-    status, out, err = sim(capsys, "validate", *files)
+    status, out, err = cli("validate", *files)
     assert (status, err) == (0, "")
     assert len(out.splitlines()) == len(files)
     names = set()
@@ -683,6 +666,6 @@ def test_every_shipped_scenario_validates(capsys: pytest.CaptureFixture[str]) ->
     assert len(names) == len(files)
 
 
-def test_every_shipped_scenario_validates_in_a_real_process() -> None:
+def test_every_shipped_scenario_validates_in_a_real_process(sim_process: SimProcess) -> None:
     done = sim_process("validate", *sorted(SCENARIOS.glob("*.yaml")))
     assert (done.returncode, done.stderr) == (0, "")

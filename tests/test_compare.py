@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import Cli
 from scipy import stats
 
 from sim.cli import main
@@ -26,14 +27,6 @@ SCENARIOS = ROOT / "scenarios"
 REPLICATIONS = 300
 SEED = 20251029
 INTERFACE_KEYS = {"mean_a", "mean_b", "diff", "ci95", "p_value"}
-
-
-def sim(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    """``sim ARGV...`` in-process: (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def strict_json(text: str) -> dict[str, Any]:
@@ -77,8 +70,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return folders
 
 
-def compare_json(capsys: pytest.CaptureFixture[str], *argv: object) -> dict[str, Any]:
-    status, out, err = sim(capsys, "compare", *argv, "--format", "json")
+def compare_json(cli: Cli, *argv: object) -> dict[str, Any]:
+    status, out, err = cli("compare", *argv, "--format", "json")
     assert status == 0, err
     return strict_json(out)
 
@@ -88,11 +81,9 @@ def width(entry: dict[str, Any]) -> float:
     return float(high - low)
 
 
-def test_same_seed_is_paired_and_narrower_than_unpaired(
-    capsys: pytest.CaptureFixture[str], runs: dict[str, Path]
-) -> None:
-    paired = compare_json(capsys, runs["baseline"], runs["no_us"])
-    unpaired = compare_json(capsys, runs["baseline"], runs["no_us"], "--unpaired")
+def test_same_seed_is_paired_and_narrower_than_unpaired(cli: Cli, runs: dict[str, Path]) -> None:
+    paired = compare_json(cli, runs["baseline"], runs["no_us"])
+    unpaired = compare_json(cli, runs["baseline"], runs["no_us"], "--unpaired")
     assert paired["paired"] is True
     assert unpaired["paired"] is False
     assert paired["replications"]["compared"] == REPLICATIONS
@@ -126,10 +117,8 @@ def test_same_seed_is_paired_and_narrower_than_unpaired(
         assert width(unpaired["metrics"][name]) > 0
 
 
-def test_json_has_the_interface_shape(
-    capsys: pytest.CaptureFixture[str], runs: dict[str, Path]
-) -> None:
-    data = compare_json(capsys, runs["baseline"], runs["no_us"])
+def test_json_has_the_interface_shape(cli: Cli, runs: dict[str, Path]) -> None:
+    data = compare_json(cli, runs["baseline"], runs["no_us"])
     assert {"paired", "metrics", "categories"} <= set(data)
     assert data["a"]["name"] == "baseline" and data["b"]["name"] == "no-us-mediation"
     for name in ("carrier_cost_eur", "release_day", "trucks_held", "belarus_gain_eur"):
@@ -162,10 +151,8 @@ def test_json_has_the_interface_shape(
     assert sum(v["share_a"] for v in channel["values"].values()) == pytest.approx(1)
 
 
-def test_table_says_paired_with_units(
-    capsys: pytest.CaptureFixture[str], runs: dict[str, Path]
-) -> None:
-    status, out, err = sim(capsys, "compare", runs["baseline"], runs["no_us"])
+def test_table_says_paired_with_units(cli: Cli, runs: dict[str, Path]) -> None:
+    status, out, err = cli("compare", runs["baseline"], runs["no_us"])
     assert status == 0, err
     assert (
         f"paired on {REPLICATIONS} common replications (same seed {SEED}: common random numbers)"
@@ -178,26 +165,22 @@ def test_table_says_paired_with_units(
     assert cost.rstrip().endswith("EUR")
     assert "release_channel" in out and "release_day (null" in out
 
-    status, out, _ = sim(capsys, "compare", runs["baseline"], runs["no_us"], "--unpaired")
+    status, out, _ = cli("compare", runs["baseline"], runs["no_us"], "--unpaired")
     assert status == 0 and "unpaired (forced by --unpaired" in out
 
 
-def test_different_seeds_are_unpaired(
-    capsys: pytest.CaptureFixture[str], runs: dict[str, Path]
-) -> None:
-    data = compare_json(capsys, runs["baseline"], runs["no_us_other_seed"])
+def test_different_seeds_are_unpaired(cli: Cli, runs: dict[str, Path]) -> None:
+    data = compare_json(cli, runs["baseline"], runs["no_us_other_seed"])
     assert data["paired"] is False
     assert data["seed_b"] == 7
     entry = data["metrics"]["carrier_cost_eur"]
     assert entry["test"] == "Welch t-test" and entry["ks_p_value"] is not None
-    status, out, _ = sim(capsys, "compare", runs["baseline"], runs["no_us_other_seed"])
+    status, out, _ = cli("compare", runs["baseline"], runs["no_us_other_seed"])
     assert status == 0 and "unpaired (different seeds)" in out
 
 
-def test_self_comparison_is_exactly_zero(
-    capsys: pytest.CaptureFixture[str], runs: dict[str, Path]
-) -> None:
-    data = compare_json(capsys, runs["baseline"], runs["baseline"])
+def test_self_comparison_is_exactly_zero(cli: Cli, runs: dict[str, Path]) -> None:
+    data = compare_json(cli, runs["baseline"], runs["baseline"])
     assert data["paired"] is True
     for name, entry in data["metrics"].items():
         if entry["diff"] is None:
@@ -269,10 +252,8 @@ def floats(values: list[Any]) -> np.ndarray:
     return np.array([math.nan if v is None else v for v in values], dtype=float)
 
 
-def test_small_paired_numbers_match_scipy(
-    capsys: pytest.CaptureFixture[str], small: dict[str, Path]
-) -> None:
-    data = compare_json(capsys, small["a"], small["b"])
+def test_small_paired_numbers_match_scipy(cli: Cli, small: dict[str, Path]) -> None:
+    data = compare_json(cli, small["a"], small["b"])
     assert data["paired"] is True
     assert data["replications"] == {"a": 6, "b": 8, "common": 6, "compared": 6}
     n = 6
@@ -313,12 +294,10 @@ def test_small_paired_numbers_match_scipy(
     assert category["changed_share"] == pytest.approx(3 / 6)
 
 
-def test_small_unpaired_numbers_match_scipy(
-    capsys: pytest.CaptureFixture[str], small: dict[str, Path]
-) -> None:
+def test_small_unpaired_numbers_match_scipy(cli: Cli, small: dict[str, Path]) -> None:
     for data in (
-        compare_json(capsys, small["a"], small["b_other_seed"]),
-        compare_json(capsys, small["a"], small["b"], "--unpaired"),
+        compare_json(cli, small["a"], small["b_other_seed"]),
+        compare_json(cli, small["a"], small["b"], "--unpaired"),
     ):
         assert data["paired"] is False
         for name, a_list, b_list in (("x", X_A, X_B), ("k", K_A, K_B), ("y", Y_A, Y_B)):
@@ -343,12 +322,10 @@ def test_small_unpaired_numbers_match_scipy(
         )
 
 
-def test_outcomes_in_one_run_only_are_listed(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_outcomes_in_one_run_only_are_listed(cli: Cli, tmp_path: Path) -> None:
     a = write_run(tmp_path / "a", 1, {"x": [1.0, 2.0, 3.0], "only_a": [1, 2, 3]})
     b = write_run(tmp_path / "b", 1, {"x": [1.0, 2.0, 4.0], "only_b": ["p", "q", "p"]})
-    data = compare_json(capsys, a, b)
+    data = compare_json(cli, a, b)
     assert list(data["metrics"]) == ["x"]
     assert data["only_in_a"] == ["only_a"] and data["only_in_b"] == ["only_b"]
 
@@ -356,7 +333,7 @@ def test_outcomes_in_one_run_only_are_listed(
 # Bad input -------------------------------------------------------------------------------------
 
 
-def test_bad_folders_are_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_bad_folders_are_bad_input(cli: Cli, tmp_path: Path) -> None:
     good = write_run(tmp_path / "good", 1, {"x": [1.0, 2.0]})
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -385,7 +362,7 @@ def test_bad_folders_are_bad_input(capsys: pytest.CaptureFixture[str], tmp_path:
     ]
     for path, message in cases:
         for argv in (("compare", good, path), ("compare", path, good)):
-            status, out, err = sim(capsys, *argv)
+            status, out, err = cli(*argv)
             assert status == 2, (path, err)
             assert out == ""
             assert "Traceback" not in err
@@ -396,7 +373,7 @@ def test_bad_folders_are_bad_input(capsys: pytest.CaptureFixture[str], tmp_path:
             assert f":1:1: {label}: " in line
 
     # Both problems at once.
-    status, _, err = sim(capsys, "compare", tmp_path / "missing", empty)
+    status, _, err = cli("compare", tmp_path / "missing", empty)
     assert status == 2 and len(err.strip().splitlines()) == 2
 
 

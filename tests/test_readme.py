@@ -33,6 +33,7 @@ def test_series_and_scenarios_are_documented() -> None:
         assert f"`{path.name}`" in README, f"{path.name} is not in the README's scenario table"
 
 
+@pytest.mark.slow
 def test_the_python_api_session_runs_as_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -208,6 +208,7 @@ def test_bad_outcome_value_is_a_replication_error() -> None:
         run_replications(BadModel(), seed=1, replications=6, workers=1, progress=False)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_pool() -> None:
     """SIGINT to this process mid-run: KeyboardInterrupt, quickly, and no workers left."""
     model = ToyModel(interrupt_pid=os.getpid())

@@ -8,10 +8,8 @@ statuses also start ``python -m sim`` as a real process.
 from __future__ import annotations
 
 import math
-import os
 import pickle
 import shutil
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -21,8 +19,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import Cli, SimProcess
 
-from sim.cli import main
 from sim.errors import InputError
 from sim.model import build_model, load_scenario
 from sim.model.user import ModelImportError, UserModel
@@ -65,26 +63,6 @@ def write(name: str, text: str) -> Path:
     return path
 
 
-def sim(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    """``sim ARGV...`` in-process: (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def sim_process(*argv: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m sim ARGV...`` as a real process; PYTHONPATH has the project only."""
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, argv)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
 def lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
 
@@ -120,9 +98,9 @@ def echo_scenario(**changes: str) -> Path:
 
 
 def test_ishigami_run_writes_the_outputs_and_matches_the_exact_moments(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
-    status, out, err = sim(capsys, "run", MODELS / "ishigami.yaml", "--workers", "2", "--out", "o")
+    status, out, err = cli("run", MODELS / "ishigami.yaml", "--workers", "2", "--out", "o")
     assert status == 0, err
     assert "wrote o/ishigami/" in err
     assert "y" in out.split()  # the summary table
@@ -148,13 +126,13 @@ def test_ishigami_run_writes_the_outputs_and_matches_the_exact_moments(
     assert y.min() >= -1 - 0.1 * PI**4 and y.max() <= 1 + 7 + 0.1 * PI**4
 
 
-def test_same_runs_whatever_the_workers(capsys: pytest.CaptureFixture[str]) -> None:
+def test_same_runs_whatever_the_workers(cli: Cli) -> None:
     tables = {}
     for scenario in ("tiny.yaml", "noisy-ishigami.yaml"):
         for workers in (1, 2):
             out = f"w{workers}"
-            status, _, err = sim(
-                capsys, "run", MODELS / scenario, "-n", "300", "--workers", workers, "--quiet",
+            status, _, err = cli(
+                "run", MODELS / scenario, "-n", "300", "--workers", workers, "--quiet",
                 "--out", out,
             )  # fmt: skip
             assert status == 0, err
@@ -166,11 +144,11 @@ def test_same_runs_whatever_the_workers(capsys: pytest.CaptureFixture[str]) -> N
     assert tables["noisy-ishigami.yaml", 1].column_names == ["replication", "seed", "y"]
 
 
-def test_dask_workers_import_the_model_themselves(capsys: pytest.CaptureFixture[str]) -> None:
+def test_dask_workers_import_the_model_themselves(cli: Cli) -> None:
     pytest.importorskip("distributed")
     for executor in ("local", "dask"):
-        status, _, err = sim(
-            capsys, "run", MODELS / "tiny.yaml", "-n", "120", "--workers", "2",
+        status, _, err = cli(
+            "run", MODELS / "tiny.yaml", "-n", "120", "--workers", "2",
             "--executor", executor, "--quiet", "--out", executor,
         )  # fmt: skip
         assert status == 0, err
@@ -178,9 +156,9 @@ def test_dask_workers_import_the_model_themselves(capsys: pytest.CaptureFixture[
 
 
 def test_parameters_are_drawn_once_per_replication_by_inverse_cdf(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
-    status, _, err = sim(capsys, "run", echo_scenario(), "--quiet", "--out", "o")
+    status, _, err = cli("run", echo_scenario(), "--quiet", "--out", "o")
     assert status == 0, err
     table = runs("o/echo")
     assert list(table.columns) == ["replication", "seed", "p", "c", "k", "z", "r"]
@@ -211,11 +189,11 @@ def _norm_ppf(u: float) -> float:
 
 
 def test_changing_one_distribution_leaves_the_other_draws_alone(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
-    sim(capsys, "run", echo_scenario(), "-n", "50", "--quiet", "--out", "a")
-    status, _, err = sim(
-        capsys, "run", echo_scenario(), "-n", "50", "--quiet", "--out", "b",
+    cli("run", echo_scenario(), "-n", "50", "--quiet", "--out", "a")
+    status, _, err = cli(
+        "run", echo_scenario(), "-n", "50", "--quiet", "--out", "b",
         "--set", "parameters.p={dist: triangular, low: 0, mode: 1, high: 4}",
     )  # fmt: skip
     assert status == 0, err
@@ -226,20 +204,18 @@ def test_changing_one_distribution_leaves_the_other_draws_alone(
 
 
 def test_noise_is_the_only_difference_from_the_plain_function(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     """Same seed: x1..x3 are the first uniforms of `world` in both, so the difference is noise."""
     for scenario in ("ishigami.yaml", "noisy-ishigami.yaml"):
-        status, _, err = sim(
-            capsys, "run", MODELS / scenario, "-n", "1000", "--quiet", "--out", "o"
-        )
+        status, _, err = cli("run", MODELS / scenario, "-n", "1000", "--quiet", "--out", "o")
         assert status == 0, err
     noise = runs("o/noisy-ishigami")["y"] - runs("o/ishigami")["y"]
     assert abs(noise.mean()) < 4 * 0.5 / math.sqrt(1000)
     assert abs(noise.std() / 0.5 - 1) < 4 / math.sqrt(2 * 1000)
 
 
-def test_outputs_null_and_nan_are_nulls(capsys: pytest.CaptureFixture[str]) -> None:
+def test_outputs_null_and_nan_are_nulls(cli: Cli) -> None:
     write(
         "nulls.py",
         """
@@ -251,7 +227,7 @@ def test_outputs_null_and_nan_are_nulls(capsys: pytest.CaptureFixture[str]) -> N
         """,
     )
     write("nulls.yaml", "name: nulls\nmodel: nulls:f\noutputs: [y]\n")
-    status, out, err = sim(capsys, "run", "nulls.yaml", "-n", "200", "--out", "o")
+    status, out, err = cli("run", "nulls.yaml", "-n", "200", "--out", "o")
     assert status == 0, err
     y = runs("o/nulls")["y"]
     assert 0.35 < y.isna().mean() < 0.65
@@ -260,7 +236,7 @@ def test_outputs_null_and_nan_are_nulls(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_resolved_scenario_reproduces_the_run_from_anywhere(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli: Cli, sim_process: SimProcess, tmp_path: Path
 ) -> None:
     shutil.copy(MODELS / "tiny.py", "tinymodel.py")
     write(
@@ -272,7 +248,7 @@ def test_resolved_scenario_reproduces_the_run_from_anywhere(
         parameters: {a: {dist: uniform, low: 0, high: 1}, b: 2}
         """,
     )
-    status, _, err = sim(capsys, "run", "proj/tiny.yaml", "-n", "40", "--quiet", "--out", "first")
+    status, _, err = cli("run", "proj/tiny.yaml", "-n", "40", "--quiet", "--out", "first")
     assert status == 0, err
     resolved = Path("first/tiny2/scenario.resolved.yaml")
     data = yaml.safe_load(resolved.read_text())
@@ -289,7 +265,9 @@ def test_resolved_scenario_reproduces_the_run_from_anywhere(
     )
 
 
-def test_model_in_the_scenario_folder_works_from_another_folder(tmp_path: Path) -> None:
+def test_model_in_the_scenario_folder_works_from_another_folder(
+    sim_process: SimProcess, tmp_path: Path
+) -> None:
     """A real process, so nothing is importable but the project and the scenario's folder; two
     workers, so the workers import the model themselves."""
     write(
@@ -325,13 +303,13 @@ def test_model_in_the_scenario_folder_works_from_another_folder(tmp_path: Path) 
     assert done.stdout == "project/scenario.yaml: ok (scenario 'mine', 1000 replications)\n"
 
 
-def test_same_module_name_in_two_folders(capsys: pytest.CaptureFixture[str]) -> None:
+def test_same_module_name_in_two_folders(cli: Cli) -> None:
     """In one process, each scenario gets the module of its own folder."""
     for folder, value in (("one", 1), ("two", 2)):
         write(f"{folder}/model.py", f"def f(parameters, rng):\n    return {{'y': {value}}}\n")
         write(f"{folder}/s.yaml", f"name: s{folder}\nmodel: model:f\nreplications: 3\n")
     for folder in ("one", "two", "one"):
-        status, _, err = sim(capsys, "run", f"{folder}/s.yaml", "--quiet", "--out", folder)
+        status, _, err = cli("run", f"{folder}/s.yaml", "--quiet", "--out", folder)
         assert status == 0, err
     assert runs("one/sone")["y"].tolist() == [1.0] * 3
     assert runs("two/stwo")["y"].tolist() == [2.0] * 3
@@ -437,37 +415,37 @@ def _import_cases(folder: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("case", range(11))
 @pytest.mark.parametrize("command", ["run", "validate"])
-def test_import_problems_are_bad_input(
-    case: int, command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_import_problems_are_bad_input(cli: Cli, case: int, command: str, tmp_path: Path) -> None:
     write("mymodel_x.py", MY_MODEL)
     write("broken_x.py", "X = 1 / 0\n")
     value, message = _import_cases(tmp_path.resolve())[case]
     write("bad.yaml", f"name: bad\n# a comment\nmodel:   {value}\nparameters: {{a: 1}}\n")
     argv = ["run", "bad.yaml", "--out", "out"] if command == "run" else ["validate", "bad.yaml"]
-    status, out, err = sim(capsys, *argv)
+    status, out, err = cli(*argv)
     assert (status, out, lines(err)) == (2, "", [f"bad.yaml:3:10: model: {message}"])
     assert not Path("out").exists()
 
 
 def test_import_problem_from_an_override_is_at_the_override(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
-    status, _, err = sim(
-        capsys, "run", MODELS / "tiny.yaml", "--set", "seed=3", "--set", "model=tiny:nope",
+    status, _, err = cli(
+        "run", MODELS / "tiny.yaml", "--set", "seed=3", "--set", "model=tiny:nope",
         "--out", "out",
     )  # fmt: skip
     assert (status, lines(err)) == (2, ["--set:2:1: model: 'tiny' has no attribute 'nope'"])
     assert not Path("out").exists()
 
 
-def test_missing_model_dir_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_model_dir_is_bad_input(cli: Cli) -> None:
     write("s.yaml", "name: s\nmodel: m:f\nmodel_dir: nowhere\n")
-    status, _, err = sim(capsys, "validate", "s.yaml")
+    status, _, err = cli("validate", "s.yaml")
     assert (status, lines(err)) == (2, ["s.yaml:3:12: model_dir: no such folder: nowhere"])
 
 
-def test_bad_input_in_a_real_process_exits_2_without_traceback(tmp_path: Path) -> None:
+def test_bad_input_in_a_real_process_exits_2_without_traceback(
+    sim_process: SimProcess, tmp_path: Path
+) -> None:
     write("mymodel_x.py", MY_MODEL)
     write("bad.yaml", "name: bad\nmodel: mymodel_x:A_NUMBER\n")
     done = sim_process("run", "bad.yaml", "--out", "out")
@@ -481,7 +459,7 @@ def test_bad_input_in_a_real_process_exits_2_without_traceback(tmp_path: Path) -
 
 
 def test_validate_accepts_good_user_scenarios_and_rejects_bad_ones(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     write("mymodel_x.py", MY_MODEL)
     write(
@@ -501,8 +479,8 @@ def test_validate_accepts_good_user_scenarios_and_rejects_bad_ones(
     )
     write("dup.yaml", "name: dup\nmodel: mymodel_x:good\noutputs: [y, z, y]\n")
     write("empty.yaml", "name: empty\nmodel: mymodel_x:good\noutputs: []\n")
-    status, out, err = sim(
-        capsys, "validate", MODELS / "ishigami.yaml", "bad.yaml", MODELS / "tiny.yaml",
+    status, out, err = cli(
+        "validate", MODELS / "ishigami.yaml", "bad.yaml", MODELS / "tiny.yaml",
         "dup.yaml", "empty.yaml",
     )  # fmt: skip
     assert status == 2
@@ -530,7 +508,7 @@ def test_validate_accepts_good_user_scenarios_and_rejects_bad_ones(
     ]
 
 
-def test_standoff_scenarios_are_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
+def test_standoff_scenarios_are_unchanged() -> None:
     """No `model:` or `model: standoff` is the built-in model, with its own schema."""
     scenario, _ = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     assert type(scenario).__name__ == "Scenario"
@@ -554,7 +532,7 @@ def _first_high(seed: int, threshold: float) -> int:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_exception_in_the_function_fails_the_run_naming_the_replication(
-    workers: str, capsys: pytest.CaptureFixture[str]
+    cli: Cli, workers: str
 ) -> None:
     write(
         "f.yaml",
@@ -569,7 +547,7 @@ def test_exception_in_the_function_fails_the_run_naming_the_replication(
         outputs: [y]
         """,
     )
-    status, out, err = sim(capsys, "run", "f.yaml", "-n", "300", "--workers", workers, "--out", "o")
+    status, out, err = cli("run", "f.yaml", "-n", "300", "--workers", workers, "--out", "o")
     assert status == 1
     [line] = [line for line in lines(err) if line.startswith("sim: error:")]
     first = _first_high(9, 0.97)
@@ -595,10 +573,10 @@ RETURNS = [
 
 
 @pytest.mark.parametrize("kind", range(len(RETURNS)))
-def test_bad_return_values_fail_the_run(kind: int, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_return_values_fail_the_run(cli: Cli, kind: int) -> None:
     scenario = f"name: r\nmodel: tiny:returns\nparameters: {{kind: {kind}}}\noutputs: [y]\n"
     write("r.yaml", scenario + f"model_dir: {MODELS}\n")
-    status, _, err = sim(capsys, "run", "r.yaml", "-n", "5", "--workers", "1", "--out", "o")
+    status, _, err = cli("run", "r.yaml", "-n", "5", "--workers", "1", "--out", "o")
     assert status == 1
     assert lines(err)[-1] == (
         f"sim: error: ReplicationError: replication 0 failed: ModelOutputError: {RETURNS[kind]}"
@@ -606,16 +584,16 @@ def test_bad_return_values_fail_the_run(kind: int, capsys: pytest.CaptureFixture
     assert not Path("o").exists()
 
 
-def test_discovering_the_outputs_runs_replication_zero(capsys: pytest.CaptureFixture[str]) -> None:
+def test_discovering_the_outputs_runs_replication_zero(cli: Cli) -> None:
     write("d.yaml", f"name: d\nmodel: tiny:fails_always\nmodel_dir: {MODELS}\n")
-    status, _, err = sim(capsys, "run", "d.yaml", "-n", "5", "--out", "o")
+    status, _, err = cli("run", "d.yaml", "-n", "5", "--out", "o")
     assert status == 1
     assert lines(err)[-1] == (
         "sim: error: ReplicationError: replication 0 failed: ZeroDivisionError: nothing works"
     )
     write("e.yaml", "name: e\nmodel: m:f\n")
     write("m.py", "def f(parameters, rng):\n    return {'ok': 1.0, 'not-a-name': 2.0}\n")
-    status, _, err = sim(capsys, "run", "e.yaml", "-n", "5", "--out", "o")
+    status, _, err = cli("run", "e.yaml", "-n", "5", "--out", "o")
     assert status == 1
     assert lines(err)[-1] == (
         "sim: error: ReplicationError: replication 0 failed: ModelOutputError: m:f returned "
@@ -630,10 +608,8 @@ def test_discovering_the_outputs_runs_replication_zero(capsys: pytest.CaptureFix
 # --------------------------------------------------------------------------------------------
 
 
-def test_params_lists_the_parameters(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, err = sim(
-        capsys, "params", MODELS / "noisy-ishigami.yaml", "--set", "parameters.sd=0.25"
-    )
+def test_params_lists_the_parameters(cli: Cli) -> None:
+    status, out, err = cli("params", MODELS / "noisy-ishigami.yaml", "--set", "parameters.sd=0.25")
     assert status == 0, err
     assert out.splitlines()[0].split() == ["parameter", "drawn", "per", "unit", "value"]
     rows = [line.split(maxsplit=2) for line in out.splitlines()]
@@ -653,7 +629,7 @@ def test_params_lists_the_parameters(capsys: pytest.CaptureFixture[str]) -> None
 # --------------------------------------------------------------------------------------------
 
 
-def test_a_user_model_returning_a_series(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_user_model_returning_a_series(cli: Cli) -> None:
     """A returned array is a series: not a column of runs.parquet, but per-step bands in
     timeseries.parquet, equal to the bands of the replications' arrays."""
     from sim.results import series_bands
@@ -680,7 +656,7 @@ def test_a_user_model_returning_a_series(capsys: pytest.CaptureFixture[str]) -> 
     assert walks.shape == (40, 6)
     # Each walk starts at its replication's parameter a = total - 2.
     np.testing.assert_allclose(walks[:, 0], output.table.column("total").to_numpy() - 2)
-    status, _, _ = sim(capsys, "run", "s.yaml", "-n", 40, "--workers", 2, "--out", "o")
+    status, _, _ = cli("run", "s.yaml", "-n", 40, "--workers", 2, "--out", "o")
     assert status == 0
     runs = pq.read_table("o/s/runs.parquet")
     assert runs.column_names == ["replication", "seed", "total"]
@@ -693,13 +669,11 @@ def test_a_user_model_returning_a_series(capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_series_whose_length_varies_fails_its_replication(
-    workers: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_series_whose_length_varies_fails_its_replication(cli: Cli, workers: str) -> None:
     write("r.yaml", f"name: r\nmodel: tiny:ragged_series\nmodel_dir: {MODELS}\nseed: 1\n")
     lengths = [3 + int(Streams(1, i)["model"].random() < 0.5) for i in range(30)]
     first = next(i for i, n in enumerate(lengths) if n != lengths[0])
-    status, _, err = sim(capsys, "run", "r.yaml", "-n", 30, "--workers", workers, "--out", "o")
+    status, _, err = cli("run", "r.yaml", "-n", 30, "--workers", workers, "--out", "o")
     assert status == 1
     [line] = [line for line in lines(err) if line.startswith("sim: error:")]
     assert "failed: ModelOutputError: tiny:ragged_series returned" in line
@@ -710,7 +684,7 @@ def test_a_series_whose_length_varies_fails_its_replication(
 
 
 def test_a_sweep_of_a_model_with_series_keeps_its_numbers(
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
 ) -> None:
     write(
         "base.yaml",
@@ -727,7 +701,7 @@ def test_a_sweep_of_a_model_with_series_keeps_its_numbers(
           parameters.b: {values: [1.0, 2.0]}
         """,
     )
-    status, _, _ = sim(capsys, "sweep", "sweep.yaml", "--out", "o", "--workers", 1, "--quiet")
+    status, _, _ = cli("sweep", "sweep.yaml", "--out", "o", "--workers", 1, "--quiet")
     assert status == 0
     runs = pd.read_parquet("o/sw/runs.parquet")
     assert runs["error"].isna().all() and "walk" not in runs.columns
