@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/executors.py
+	$(BIN)/python benchmarks/engine_overhead.py
 
 clean:
 	rm -rf $(VENV) results/*/
