@@ -82,7 +82,8 @@ class Presentation:
     - ``colours``: a colour (``#rrggbb``) by category value or outcome name, the same in every
       chart;
     - ``section_titles``: headings of report sections, by section (``"categories"``: the
-      category outcomes, ``"breakdowns"``: the totals split into parts).
+      category outcomes, ``"breakdowns"``: the totals split into parts);
+    - ``time_label``: what the index of a series counts, for chart axes ("step" by default).
     """
 
     title: str = ""
@@ -93,6 +94,7 @@ class Presentation:
     category_titles: Mapping[str, str] = field(default_factory=dict)
     colours: Mapping[str, str] = field(default_factory=dict)
     section_titles: Mapping[str, str] = field(default_factory=dict)
+    time_label: str = "step"
 
     def main(self, specs: Sequence[OutcomeSpec]) -> list[str]:
         """The main numeric outcomes among ``specs``, in the declared order (or the specs')."""
@@ -129,6 +131,7 @@ class Presentation:
             "category_titles": dict(self.category_titles),
             "colours": dict(self.colours),
             "section_titles": dict(self.section_titles),
+            "time_label": self.time_label,
         }
 
     def to_json(self) -> str:
@@ -156,6 +159,7 @@ class Presentation:
             category_titles=dict(data.get("category_titles", {})),
             colours=dict(data.get("colours", {})),
             section_titles=dict(data.get("section_titles", {})),
+            time_label=str(data.get("time_label", "step")),
         )
 
     @classmethod

@@ -360,7 +360,9 @@ class Band:
 
 
 @styled
-def fan_charts(bands: Sequence[Band], start_date: date | None = None) -> bytes:
+def fan_charts(
+    bands: Sequence[Band], start_date: date | None = None, time_label: str = "step"
+) -> bytes:
     """Median, 50% and 90% bands of daily series, one panel each over a shared day axis;
     dates along the top when the scenario's start date is known."""
     rows = len(bands)
@@ -392,7 +394,7 @@ def fan_charts(bands: Sequence[Band], start_date: date | None = None) -> bytes:
         )
     days = np.concatenate([band.day for band in bands])
     axes[0].set_xlim(float(days.min()), float(days.max()))
-    axes[-1].set_xlabel("day of the scenario")
+    axes[-1].set_xlabel(time_label)
     if start_date is not None:
         origin = float(mdates.date2num(start_date))
 

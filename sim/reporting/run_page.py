@@ -278,7 +278,7 @@ def timeseries(page: Page, run: RunFolder) -> None:
     start = start_date(run.resolved.get("start_date"))
     figure = page.figure(
         "timeseries.png",
-        plots.fan_charts(found, start),
+        plots.fan_charts(found, start, run.outcomes.presentation.time_label),
         "Fan charts of the daily series",
         join((code(band.name) for band in found), ", "),
     )

@@ -14,6 +14,7 @@ GREY = "#8a939d"
 
 PRESENTATION = Presentation(
     title="Lithuania-Belarus truck standoff",
+    time_label="day of the scenario",
     main_outcomes=(
         "carrier_cost_eur",
         "release_day",
