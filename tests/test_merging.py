@@ -283,3 +283,84 @@ def test_set_value_sets_plain_values() -> None:
     assert new.data["fees"]["pay_probability"] == 0.25
     assert new.positions[("fees", "pay_probability")] == Position("sweep.yaml", 9, 3)
     assert doc.data["fees"]["pay_probability"] == 0.5
+
+
+def test_lists_of_keyed_entries_merge_by_key() -> None:
+    """Entries that all carry `from_day` (or `name`) merge entry by entry: one changed, one
+    added (in day order), the rest inherited, each keeping the position of its own file."""
+    write(
+        "base.yaml",
+        """\
+        name: base
+        schedule:
+          - {from_day: 0, rate: 1}
+          - {from_day: 20, rate: 2, note: kept}
+          - {from_day: 90, rate: 3}
+        policies:
+          - {name: fee-cut, day: 60}
+          - {name: ask-us, day: 100}
+        """,
+    )
+    write(
+        "child.yaml",
+        """\
+        extends: base.yaml
+        name: child
+        schedule:
+          - {from_day: 50, rate: 9}
+          - {from_day: 20, rate: 5}
+        policies:
+          - {name: ask-us, day: 30}
+        """,
+    )
+    doc = load_document("child.yaml")
+    assert doc.data["schedule"] == [
+        {"from_day": 0, "rate": 1},
+        {"from_day": 20, "rate": 5, "note": "kept"},
+        {"from_day": 50, "rate": 9},
+        {"from_day": 90, "rate": 3},
+    ]
+    assert doc.data["policies"] == [{"name": "fee-cut", "day": 60}, {"name": "ask-us", "day": 30}]
+    # Positions follow the entries to their new places.
+    assert doc.value_positions[("schedule", 0, "rate")] == Position("base.yaml", 3, 25)
+    assert doc.value_positions[("schedule", 1, "rate")] == Position("child.yaml", 5, 26)
+    assert doc.value_positions[("schedule", 1, "note")] == Position("base.yaml", 4, 35)
+    assert doc.value_positions[("schedule", 2, "rate")] == Position("child.yaml", 4, 26)
+    assert doc.value_positions[("schedule", 3, "rate")] == Position("base.yaml", 5, 26)
+    assert doc.value_positions[("policies", 1, "day")] == Position("child.yaml", 7, 25)
+    assert ("schedule", 4) not in doc.positions
+
+
+def test_lists_without_a_shared_key_are_replaced() -> None:
+    """Plain lists, lists where an entry lacks the key, or repeat a key: replaced whole."""
+    write("base.yaml", "name: base\nxs: [{from_day: 0}, {from_day: 5}]\nys: [{name: a}]\n")
+    write(
+        "child.yaml",
+        "extends: base.yaml\nname: child\nxs: [{from_day: 7}, {rate: 1}]\n"
+        "ys: [{name: b}, {name: b}]\n",
+    )
+    doc = load_document("child.yaml")
+    assert doc.data["xs"] == [{"from_day": 7}, {"rate": 1}]
+    assert doc.data["ys"] == [{"name": "b"}, {"name": "b"}]
+
+
+def test_a_bad_merged_entry_is_reported_where_it_was_written(tmp_path: Path) -> None:
+    """A merged schedule is validated as one list: a bad entry the child added is reported in
+    the child's file at its line, under its index in the merged list."""
+    from sim.model.registry import load_scenario as load
+
+    baseline = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    write("parent.yaml", f"extends: {baseline}\nname: parent\n")
+    write(
+        "child.yaml",
+        "extends: parent.yaml\nname: child\nincidents:\n  schedule:\n"
+        "    - {from_day: 100, rate_per_day: -1}\n",
+    )
+    with pytest.raises(InputError) as info:
+        load("child.yaml")
+    [problem] = info.value.problems
+    assert (problem.file, problem.line) == ("child.yaml", 5)
+    assert problem.path == "incidents.schedule.4.rate_per_day"
+    scenario, _ = load("parent.yaml")
+    days = [period.from_day for period in scenario.incidents.schedule]  # type: ignore[attr-defined]
+    assert days == [0, 17, 45, 90]

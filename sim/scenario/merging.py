@@ -2,9 +2,13 @@
 
 ``extends: PATH`` at the top level of a file (relative to the file that contains it) loads that
 file first (recursively) and deep-merges this one over it: mappings merge key by key, any other
-value (lists included) replaces the parent's wholesale. A distribution is a value too: when both
-mappings have a ``dist:`` key and the child's names another type, the child's mapping replaces the
-parent's (the parent's ``low``/``mode``/``high`` mean nothing to a lognormal). The ``extends`` key
+value replaces the parent's wholesale, except a list whose entries all carry the same key
+(``name``, else ``from_day``: an incident schedule's periods, a list of named entries): those
+merge entry by entry (the child's entry over the parent's of the same key, new entries added,
+periods kept in day order), so a what-if changes one entry without restating the list. A
+distribution is a value too: when both mappings have a ``dist:`` key and the child's names
+another type, the child's mapping replaces the parent's (the parent's ``low``/``mode``/``high``
+mean nothing to a lognormal). The ``extends`` key
 is dropped. Keys keep the position of the file that supplied them. File names in messages are the
 path given for the top file and, for extended files, that file's directory joined with the
 ``extends`` value (lexically normalised, e.g. ``scenarios/base.yaml``).
@@ -129,34 +133,142 @@ def _deep_merge(
     child_pos: PositionMaps,
     out: PositionMaps,
 ) -> dict[str, Any]:
-    """``child`` over ``parent``: mappings merge key by key; anything else is replaced.
+    """``child`` over ``parent``: mappings merge key by key; lists of entries that carry a key
+    (:data:`LIST_KEYS`) merge entry by entry; anything else is replaced.
 
     A distribution mapping whose ``dist`` the child changes is replaced, not merged.
     """
+    return _merge_mappings(parent, child, (prefix, prefix, prefix), parent_pos, child_pos, out)
+
+
+#: The keys that identify the entries of a list, tried in this order: when every entry of the
+#: parent's and of the child's list is a mapping with the same one of these keys (distinct
+#: values), the lists merge by it under ``extends``: an entry with the key of a parent's entry
+#: merges over it, a new one is added (lists keyed by ``from_day`` stay in day order).
+LIST_KEYS = ("name", "from_day")
+
+Paths = tuple[KeyPath, KeyPath, KeyPath]
+"""Where a merged value is in the parent, in the child, and in the result."""
+
+
+def _merge_mappings(
+    parent: dict[str, Any],
+    child: dict[str, Any],
+    paths: Paths,
+    parent_pos: PositionMaps,
+    child_pos: PositionMaps,
+    out: PositionMaps,
+) -> dict[str, Any]:
+    parent_at, child_at, out_at = paths
     result: dict[str, Any] = {}
     for key, parent_value in parent.items():
-        path = prefix + (key,)
+        here = (parent_at + (key,), child_at + (key,), out_at + (key,))
         if key not in child:
             result[key] = parent_value
-            _copy_subtree(parent_value, path, parent_pos, out)
+            _copy_subtree(parent_value, here[0], here[2], parent_pos, out)
             continue
-        child_value = child[key]
-        if (
-            isinstance(parent_value, dict)
-            and isinstance(child_value, dict)
-            and not _changes_distribution(parent_value, child_value)
-        ):
-            for target, source in zip(out, child_pos, strict=True):
-                target[path] = source[path]
-            result[key] = _deep_merge(parent_value, child_value, path, parent_pos, child_pos, out)
-        else:
-            result[key] = child_value
-            _copy_subtree(child_value, path, child_pos, out)
+        result[key] = _merge_value(parent_value, child[key], here, parent_pos, child_pos, out)
     for key, child_value in child.items():
         if key not in parent:
             result[key] = child_value
-            _copy_subtree(child_value, prefix + (key,), child_pos, out)
+            _copy_subtree(child_value, child_at + (key,), out_at + (key,), child_pos, out)
     return result
+
+
+def _merge_value(
+    parent_value: Any,
+    child_value: Any,
+    paths: Paths,
+    parent_pos: PositionMaps,
+    child_pos: PositionMaps,
+    out: PositionMaps,
+) -> Any:
+    """One key's value: the child's merged over the parent's, or the child's."""
+    _, child_at, out_at = paths
+    if (
+        isinstance(parent_value, dict)
+        and isinstance(child_value, dict)
+        and not _changes_distribution(parent_value, child_value)
+    ):
+        _copy_entry(child_at, out_at, child_pos, out)
+        return _merge_mappings(parent_value, child_value, paths, parent_pos, child_pos, out)
+    key = _list_key(parent_value, child_value)
+    if key is not None:
+        _copy_entry(child_at, out_at, child_pos, out)
+        return _merge_lists(parent_value, child_value, key, paths, parent_pos, child_pos, out)
+    _copy_subtree(child_value, child_at, out_at, child_pos, out)
+    return child_value
+
+
+def _list_key(parent_value: Any, child_value: Any) -> str | None:
+    """The key the two lists merge by (see :data:`LIST_KEYS`), or None to replace."""
+    if not (isinstance(parent_value, list) and isinstance(child_value, list)):
+        return None
+    entries = [*parent_value, *child_value]
+    if not entries or not all(isinstance(entry, dict) for entry in entries):
+        return None
+    for key in LIST_KEYS:
+        if all(key in entry for entry in entries):
+            for side in (parent_value, child_value):
+                ids = [repr(entry[key]) for entry in side]
+                if len(set(ids)) != len(ids):
+                    return None
+            return key
+    return None
+
+
+def _merge_lists(
+    parent_list: list[Any],
+    child_list: list[Any],
+    key: str,
+    paths: Paths,
+    parent_pos: PositionMaps,
+    child_pos: PositionMaps,
+    out: PositionMaps,
+) -> list[Any]:
+    """Entries merged by ``key``: the parent's in order (each merged with the child's entry of
+    the same key), then the child's new ones; sorted by ``from_day`` when that is the key."""
+    parent_at, child_at, out_at = paths
+    by_id = {repr(entry[key]): index for index, entry in enumerate(child_list)}
+    plan: list[tuple[int | None, int | None]] = []
+    for index, entry in enumerate(parent_list):
+        plan.append((index, by_id.pop(repr(entry[key]), None)))
+    plan += [(None, index) for index in by_id.values()]
+
+    def identity(pair: tuple[int | None, int | None]) -> Any:
+        p_index, c_index = pair
+        return child_list[c_index][key] if c_index is not None else parent_list[p_index or 0][key]
+
+    if key == "from_day" and all(
+        isinstance(identity(pair), int | float) and not isinstance(identity(pair), bool)
+        for pair in plan
+    ):
+        plan.sort(key=identity)
+    result: list[Any] = []
+    for position, (p_index, c_index) in enumerate(plan):
+        target = out_at + (position,)
+        if c_index is None and p_index is not None:
+            result.append(parent_list[p_index])
+            _copy_subtree(parent_list[p_index], parent_at + (p_index,), target, parent_pos, out)
+        elif p_index is None and c_index is not None:
+            result.append(child_list[c_index])
+            _copy_subtree(child_list[c_index], child_at + (c_index,), target, child_pos, out)
+        elif p_index is not None and c_index is not None:
+            here = (parent_at + (p_index,), child_at + (c_index,), target)
+            merged = _merge_value(
+                parent_list[p_index], child_list[c_index], here, parent_pos, child_pos, out
+            )
+            result.append(merged)
+    return result
+
+
+def _copy_entry(
+    source_at: KeyPath, out_at: KeyPath, source: PositionMaps, out: PositionMaps
+) -> None:
+    """The positions of the key at ``source_at`` (only that key, not below it)."""
+    for target, origin in zip(out, source, strict=True):
+        if source_at in origin:
+            target[out_at] = origin[source_at]
 
 
 def _changes_distribution(parent: dict[str, Any], child: dict[str, Any]) -> bool:
@@ -168,16 +280,17 @@ def _changes_distribution(parent: dict[str, Any], child: dict[str, Any]) -> bool
     return bool(canonical[0] != canonical[1])
 
 
-def _copy_subtree(value: Any, path: KeyPath, source: PositionMaps, out: PositionMaps) -> None:
-    for target, origin in zip(out, source, strict=True):
-        if path in origin:
-            target[path] = origin[path]
+def _copy_subtree(
+    value: Any, source_at: KeyPath, out_at: KeyPath, source: PositionMaps, out: PositionMaps
+) -> None:
+    """The positions of ``value`` and everything below it, from ``source_at`` to ``out_at``."""
+    _copy_entry(source_at, out_at, source, out)
     if isinstance(value, dict):
         for key, item in value.items():
-            _copy_subtree(item, path + (key,), source, out)
+            _copy_subtree(item, source_at + (key,), out_at + (key,), source, out)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _copy_subtree(item, path + (index,), source, out)
+            _copy_subtree(item, source_at + (index,), out_at + (index,), source, out)
 
 
 # --------------------------------------------------------------------------------------------
