@@ -5,6 +5,7 @@ The Python API (see :mod:`sim.api` and the README):
 - :func:`load` a scenario file (``extends``, overrides, validation);
 - :func:`run` its Monte Carlo replications into a :class:`RunResult` (``.runs``, ``.summary``,
   ``.series``, ``.to_pandas()``, ``.save(folder)``, ``RunResult.open(folder)``);
+  :func:`plan_run` estimates its time and memory first (``sim run --dry-run``);
 - :func:`sweep` a parameter sweep into a :class:`SweepResult`;
 - :func:`compare` two runs (a :class:`Comparison`), :func:`report` a folder as HTML,
   :func:`discover` the parameter ranges behind an outcome (PRIM).
@@ -19,12 +20,14 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from sim.api import (
         Comparison,
+        RunPlan,
         RunResult,
         SweepResult,
         compare,
         discover,
         load,
         load_sweep,
+        plan_run,
         plan_sweep,
         report,
         run,
@@ -34,12 +37,14 @@ if TYPE_CHECKING:
 
 _API = (
     "Comparison",
+    "RunPlan",
     "RunResult",
     "SweepResult",
     "compare",
     "discover",
     "load",
     "load_sweep",
+    "plan_run",
     "plan_sweep",
     "report",
     "run",
@@ -66,6 +71,7 @@ __all__ = [
     "Comparison",
     "InputError",
     "Problem",
+    "RunPlan",
     "RunResult",
     "SweepResult",
     "__version__",
@@ -73,6 +79,7 @@ __all__ = [
     "discover",
     "load",
     "load_sweep",
+    "plan_run",
     "plan_sweep",
     "report",
     "run",

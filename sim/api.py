@@ -22,7 +22,8 @@ unless asked for a progress bar.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from pydantic import BaseModel
 
 from sim.errors import ARGUMENTS, InputError, Problem
 from sim.limits import MAX_REPLICATIONS, MAX_SEED, check_argument
-from sim.model.interface import OutcomeSpec, Presentation, horizon_of, presentation_of
+from sim.model.interface import Model, OutcomeSpec, Presentation, horizon_of, presentation_of
 from sim.model.registry import build_model, load_scenario
 from sim.results.metadata import outcome_specs_from_schema, presentation_from_schema
 from sim.scenario.base import ScenarioBase
@@ -79,8 +80,10 @@ class RunResult:
       the table of ``runs.parquet``;
     - ``summary``: the statistics of ``summary.json``;
     - ``series``: the daily quantile bands of ``timeseries.parquet`` (empty if the model has no
-      series); ``series_values``: each series as an ``(N, days)`` array (in memory only: a
-      folder keeps the bands);
+      series); ``series_values``: each series as an ``(N, days)`` array, loaded on demand
+      (``result.series_values["held"]``) from a temporary folder that lives as long as the
+      result (its ``read_days(name, first, stop)`` loads some days only); a run does not hold
+      them in memory, and a saved folder keeps the bands only (opened: empty);
     - ``scenario``: the scenario as run (resolved: every default, the seed and replications);
     - ``specs`` and ``presentation``: what the model says of its outcomes;
     - ``folder``: where it was saved or opened from (None until then).
@@ -92,7 +95,7 @@ class RunResult:
     series: pa.Table
     specs: list[OutcomeSpec]
     presentation: Presentation
-    series_values: dict[str, np.ndarray] = field(default_factory=dict)
+    series_values: Mapping[str, np.ndarray] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
     workers: int = 1
     executor: str = "local"
@@ -214,6 +217,23 @@ def _scenario(scenario_or_path: BaseModel | str | os.PathLike[str]) -> tuple[Bas
     return load(path), path.parent
 
 
+def _run_model(
+    scenario_or_path: BaseModel | str | os.PathLike[str], replications: int | None, seed: int | None
+) -> tuple[BaseModel, Model]:
+    """The scenario of a run (``replications`` and ``seed`` applied, checked) and its model."""
+    scenario, source_dir = _scenario(scenario_or_path)
+    updates: dict[str, Any] = {}
+    if replications is not None:
+        updates["replications"] = check_argument(replications, "replications", 1, MAX_REPLICATIONS)
+    if seed is not None:
+        updates["seed"] = check_argument(seed, "seed", 0, MAX_SEED)
+    if updates:
+        scenario = type(scenario).model_validate(
+            {**scenario.model_dump(mode="json", by_alias=True), **updates}
+        )
+    return scenario, build_model(scenario, source_dir)
+
+
 def run(
     scenario_or_path: BaseModel | str | os.PathLike[str],
     replications: int | None = None,
@@ -243,17 +263,7 @@ def run(
     from sim.results.summary import series_bands, summarize
     from sim.runner import run_replications
 
-    scenario, source_dir = _scenario(scenario_or_path)
-    updates: dict[str, Any] = {}
-    if replications is not None:
-        updates["replications"] = check_argument(replications, "replications", 1, MAX_REPLICATIONS)
-    if seed is not None:
-        updates["seed"] = check_argument(seed, "seed", 0, MAX_SEED)
-    if updates:
-        scenario = type(scenario).model_validate(
-            {**scenario.model_dump(mode="json", by_alias=True), **updates}
-        )
-    model = build_model(scenario, source_dir)
+    scenario, model = _run_model(scenario_or_path, replications, seed)
     count = int(scenario.replications)  # type: ignore[attr-defined]
     root_seed = int(scenario.seed)  # type: ignore[attr-defined]
     executor_name = executor if isinstance(executor, str) else type(executor).__name__
@@ -310,6 +320,160 @@ def run(
         workers=output.workers,
         executor=executor_name,
         precision=adaptive,
+    )
+
+
+#: ``plan_run``'s timing run: replications in this process until this many seconds...
+PLAN_PROBE_SECONDS = 0.5
+#: ... or this many replications (the last batch at most doubles them).
+PLAN_PROBE_REPLICATIONS = 400
+#: The parent holds a run's table about twice at its peak (the chunks' columns and the table).
+TABLE_COPIES = 2
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What :func:`plan_run` estimates for a run (``sim run --dry-run``); ``text`` says it.
+
+    Bytes are estimates: ``peak_bytes`` of the calling process (``base_bytes``, what it holds
+    now, plus ``TABLE_COPIES`` x ``table_bytes`` plus the bands' working memory), not counting
+    the workers; ``disk_bytes`` is the temporary folder of the daily series.
+    """
+
+    scenario: str
+    replications: int
+    up_to: bool
+    workers: int
+    probe_replications: int
+    seconds_per_replication: float
+    seconds: float
+    table_bytes: int
+    base_bytes: int
+    peak_bytes: int
+    disk_bytes: int
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} TiB"  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def plan_run(
+    scenario_or_path: BaseModel | str | os.PathLike[str],
+    replications: int | None = None,
+    workers: int | None = None,
+    *,
+    seed: int | None = None,
+    precision: float | str | None = None,
+    max_replications: int | None = None,
+) -> RunPlan:
+    """What :func:`run` would take (``sim run --dry-run``): loads and validates the scenario,
+    times a short run of a few replications in this process (about a second at most), and
+    estimates the wall time on ``workers`` (None: every core) and the peak memory of this
+    process (the table plus a constant overhead, see :mod:`sim.runner.replications`). With
+    ``precision``, plans the most the run may take (``max_replications``, default 20 times
+    the first batch). Writes nothing.
+    """
+    import psutil
+
+    from sim.results.summary import BAND_BLOCK_BYTES
+    from sim.runner.adaptive import DEFAULT_MAX_FACTOR, parse_precision
+    from sim.runner.engine import chunk_ranges
+    from sim.runner.replications import Session
+
+    scenario, model = _run_model(scenario_or_path, replications, seed)
+    count = int(scenario.replications)  # type: ignore[attr-defined]
+    root_seed = int(scenario.seed)  # type: ignore[attr-defined]
+    total, up_to = count, False
+    if precision is not None:
+        if isinstance(precision, str):
+            parse_precision(precision)
+        elif not 0 < float(precision) <= 1:
+            parse_precision(str(precision))
+        if max_replications is not None:
+            cap = check_argument(max_replications, "max_replications", 1, MAX_REPLICATIONS)
+        else:
+            cap = min(MAX_REPLICATIONS, DEFAULT_MAX_FACTOR * count)
+        total, up_to = cap, True
+    elif max_replications is not None:
+        message = "only applies with --precision"
+        raise InputError([Problem(ARGUMENTS, 1, 1, "--max-replications", message)])
+    used = workers if workers is not None else (os.cpu_count() or 1)
+    if used < 1:
+        raise ValueError(f"workers must be at least 1, not {used}")
+    used = min(used, len(chunk_ranges(total, used)))
+    with Session(
+        model,
+        seed=root_seed,
+        total=total,
+        workers=1,
+        progress=False,
+        executor="local",
+        scheduler=None,
+    ) as session:
+        started = time.perf_counter()
+        session.run(0, 1)  # warm-up (first calls, caches): timed only if it is the only one
+        first = time.perf_counter() - started
+        done, batch, elapsed = 1, 1, 0.0
+        started = time.perf_counter()
+        while done < min(total, PLAN_PROBE_REPLICATIONS) and elapsed < PLAN_PROBE_SECONDS:
+            stop = min(total, done + batch)
+            session.run(done, stop)
+            done, batch = stop, batch * 2
+            elapsed = time.perf_counter() - started
+        probe = session.output()
+        disk_per_replication = probe.series.nbytes() / done
+        probe.series.close()
+    per_replication = elapsed / (done - 1) if done > 1 else first
+    seconds = per_replication * total / used
+    table = int(probe.table.nbytes / done * total)
+    block = 3 * max(BAND_BLOCK_BYTES, 8 * total) if model.series_names() else 0
+    base = int(psutil.Process().memory_info().rss)
+    peak = base + TABLE_COPIES * table + block
+    disk = int(disk_per_replication * total)
+    name = str(scenario.name)  # type: ignore[attr-defined]
+    most = "at most " if up_to else ""
+    lines = [
+        f"scenario {name}: {most}{total:,} replications on {used} worker(s), seed {root_seed}"
+        + (f" (--precision: first batch {count:,})" if up_to else ""),
+        f"timing run: {done:,} replication(s) in this process, "
+        f"{per_replication * 1000:.3g} ms each",
+        f"estimated time: {most}about {_duration(seconds)}"
+        + (" (plus a few seconds to start the workers)" if used > 1 else ""),
+        f"estimated peak memory of this process: {most}about {_size(peak)} "
+        f"({_size(base)} now, table {_size(table)}, daily bands {_size(block)}; "
+        "workers not counted)",
+        f"temporary disk for the daily series: {most}about {_size(disk)} (removed after the run)",
+        "dry run: nothing was written",
+    ]
+    return RunPlan(
+        scenario=name,
+        replications=total,
+        up_to=up_to,
+        workers=used,
+        probe_replications=done,
+        seconds_per_replication=per_replication,
+        seconds=seconds,
+        table_bytes=table,
+        base_bytes=base,
+        peak_bytes=peak,
+        disk_bytes=disk,
+        text="\n".join(lines),
     )
 
 

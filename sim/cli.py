@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --precision: the outcomes to make precise (default: the model's main "
         "outcomes; all numeric outputs of a user model)",
     )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate, time a few replications, and show the estimated time and memory; "
+        "run nothing else, write nothing",
+    )
 
     check = commands.add_parser("validate", help="check scenario files without running them")
     check.add_argument("files", type=Path, nargs="+")
@@ -291,13 +297,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _check_executor(args)
     scenario = api.load(args.scenario, _overrides(args))
-    _check_out(args.out)
-    check_replaceable(args.out / scenario.name)
     if args.precision is None:
         for option in ("max_replications", "precision_outcomes"):
             if getattr(args, option) is not None:
                 flag = "--" + option.replace("_", "-")
                 raise InputError([Problem(ARGUMENTS, 1, 1, flag, "only applies with --precision")])
+    if args.dry_run:
+        plan = api.plan_run(
+            scenario,
+            workers=args.workers,
+            precision=args.precision,
+            max_replications=args.max_replications,
+        )
+        print(plan.text)
+        return EXIT_OK
+    _check_out(args.out)
+    check_replaceable(args.out / scenario.name)
     result = api.run(
         scenario,
         workers=args.workers,
@@ -309,6 +324,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         precision_outcomes=args.precision_outcomes,
     )
     final_dir = result.save(args.out / result.name, command=["sim", *args.argv])
+    close = getattr(result.series_values, "close", None)
+    if callable(close):
+        close()  # the daily series' temporary folder: the folder keeps the bands
     if not args.quiet:
         print(result.table())
     if result.precision is not None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -143,30 +143,90 @@ _BANDS_SCHEMA = pa.schema(
 )
 
 
-def series_bands(series: dict[str, np.ndarray]) -> pa.Table:
+#: Bytes of series values :func:`series_bands` reads at once from a day-block source (a block of
+#: days of every replication; at least one day).
+BAND_BLOCK_BYTES = 8 * 1024 * 1024
+
+
+class DayBlocks(Protocol):
+    """Series read a block of days at a time (:class:`sim.runner.series.SeriesStore`)."""
+
+    def shape(self, name: str) -> tuple[int, int]:
+        """``(replications, days)``."""
+        ...
+
+    def has_nan(self, name: str) -> bool:
+        """Whether any value is NaN."""
+        ...
+
+    def read_days(self, name: str, first: int, stop: int) -> np.ndarray:
+        """Days ``first..stop-1`` of every replication, a C-contiguous ``(N, days)`` array."""
+        ...
+
+
+def _day_bands(data: np.ndarray, nan: bool, levels: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and quantiles over axis 0 of a ``(replications, days)`` block."""
+    if data.shape[0] == 0:
+        days = data.shape[1]
+        return np.full(days, np.nan), np.full((len(levels), days), np.nan)
+    if nan:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(data, axis=0), np.nanquantile(data, levels, axis=0)
+    return np.mean(data, axis=0), np.quantile(data, levels, axis=0)
+
+
+def _day_blocks(days: int, rows: int, block_bytes: int) -> list[tuple[int, int]]:
+    """``(first, stop)`` day blocks of about ``block_bytes`` of ``rows`` values each.
+
+    No block is a single day unless the series is (numpy sums one column pairwise but several
+    columns row after row, as the whole array is summed: one-day blocks would change the
+    means' last bits).
+    """
+    if days <= 1:
+        return [(0, days)] if days else []
+    width = max(2, block_bytes // max(1, 8 * rows))
+    blocks = [(first, min(days, first + width)) for first in range(0, days, width)]
+    if len(blocks) > 1 and blocks[-1][1] - blocks[-1][0] == 1:
+        blocks[-2:] = [(blocks[-2][0], days)]
+    return blocks
+
+
+def series_bands(
+    series: Mapping[str, np.ndarray], *, block_bytes: int = BAND_BLOCK_BYTES
+) -> pa.Table:
     """Daily bands of each series, long format: one row per series and day.
 
     Columns ``day``, ``series``, ``mean``, ``p05``, ``p25``, ``p50``, ``p75``, ``p95``. Each
-    array is ``(replications, days)``; NaNs are left out of a day's statistics.
+    array is ``(replications, days)``; NaNs are left out of a day's statistics. When
+    ``series`` can be read a block of days at a time (:class:`DayBlocks`, as a run's
+    :class:`sim.runner.series.SeriesStore`), it is, about ``block_bytes`` of values at a time
+    (at least one day), so the bands need memory for one block and not for ``N x days``
+    values; the numbers are the same, bit for bit (each day's statistics only see that day).
     """
     columns: dict[str, list[np.ndarray]] = {name: [] for name in _BANDS_SCHEMA.names}
     levels = [q for _, q in QUANTILES]
-    for name, array in series.items():
-        data = np.asarray(array, dtype=np.float64)
-        if data.ndim != 2:
-            raise ValueError(f"series {name!r} must be (replications, days), not {data.shape}")
-        days = data.shape[1]
-        if data.shape[0] == 0:
-            mean = np.full(days, np.nan)
-            quantiles = np.full((len(levels), days), np.nan)
-        elif np.isnan(data).any():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(data, axis=0)
-                quantiles = np.nanquantile(data, levels, axis=0)
+    blocks = all(hasattr(series, attr) for attr in ("read_days", "shape", "has_nan"))
+    for name in series:
+        if blocks:
+            source: Any = series
+            rows, days = source.shape(name)
+            nan = bool(source.has_nan(name))
+            means, parts = [], []
+            for first, stop in _day_blocks(days, rows, block_bytes):
+                mean, quantiles = _day_bands(source.read_days(name, first, stop), nan, levels)
+                means.append(mean)
+                parts.append(quantiles)
+            mean = np.concatenate(means) if means else np.full(0, np.nan)
+            quantiles = (
+                np.concatenate(parts, axis=1) if parts else np.full((len(levels), 0), np.nan)
+            )
         else:
-            mean = np.mean(data, axis=0)
-            quantiles = np.quantile(data, levels, axis=0)
+            data = np.asarray(series[name], dtype=np.float64)
+            if data.ndim != 2:
+                raise ValueError(f"series {name!r} must be (replications, days), not {data.shape}")
+            days = data.shape[1]
+            mean, quantiles = _day_bands(data, bool(np.isnan(data).any()), levels)
         columns["day"].append(np.arange(days, dtype=np.int64))
         columns["series"].append(np.full(days, name, dtype=object))
         columns["mean"].append(mean)

@@ -5,6 +5,20 @@ else, so a run gives the same table, bit for bit, whatever the number of workers
 Work is sent out in chunks of consecutive replications by the work engine
 (:mod:`sim.runner.engine`); each chunk comes back columnar (numpy arrays and short lists) and
 the chunks are put back in replication order.
+
+Memory. The parent keeps the outcome columns (they are the table) and nothing per replication
+beyond them: each chunk's daily series go, as the chunk arrives, to a temporary file
+(:class:`sim.runner.series.SeriesStore`) and the daily bands are computed from it a block of
+days at a time (:func:`sim.results.series_bands`). The bound, for the built-in model: the table
+is about 280 bytes per replication (``runs.parquet`` as Arrow), held about twice at the peak
+(the chunks' columns and the assembled table), so about 0.6 KB per replication; the daily
+series (3 x 366 days x 8 bytes = 8.8 KB per replication, formerly held in memory) are on disk.
+On top of that, a constant: the interpreter, libraries and pool (about 200-240 MiB measured),
+the chunks in flight (at most a few chunks of :data:`sim.runner.engine.MAX_CHUNK_SIZE`
+replications), and the bands' working block, about 3 x max(8 MiB, 8 bytes x N) (constant up
+to a million replications). ``benchmarks/run_memory.py`` measures it: 2,000 -> 20,000
+replications on 2 workers, the parent's peak grew by 1.5 KB per replication (21 KB before).
+While the result lives the temporary folder takes the series' 8.8 KB per replication on disk.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ from sim.runner.engine import (
     runs_schema,
 )
 from sim.runner.executors import Executor
+from sim.runner.series import SeriesStore
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,11 +54,13 @@ class RunOutput:
 
     ``table`` has one row per replication in replication order: ``replication``, ``seed`` and
     one column per outcome spec. ``series`` maps each series name to an ``(N, days)`` float
-    array, rows in replication order. ``workers`` is the number of workers actually used.
+    array, rows in replication order, loaded on demand from a temporary folder that lives as
+    long as the store (:class:`SeriesStore`: ``read_days`` reads some days only; ``close()``
+    removes it). ``workers`` is the number of workers actually used.
     """
 
     table: pa.Table
-    series: dict[str, np.ndarray]
+    series: SeriesStore
     elapsed_seconds: float
     workers: int
 
@@ -51,13 +68,12 @@ class RunOutput:
 def _assemble(
     chunks: list[ChunkResult],
     specs: list[OutcomeSpec],
-    series_names: list[str],
     seed: int,
     replications: int,
     presentation: Presentation | None = None,
-) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """Concatenate chunk results (already in replication order) into the table and series
-    (the schema is :func:`sim.runner.engine.runs_schema`)."""
+) -> pa.Table:
+    """Concatenate chunk results (already in replication order) into the table (the schema is
+    :func:`sim.runner.engine.runs_schema`)."""
     import pyarrow as pa
 
     leading = [
@@ -70,15 +86,7 @@ def _assemble(
         *(outcome_array(spec, chunks) for spec in specs),
     ]
     schema = runs_schema(leading, specs, presentation)
-    table = pa.Table.from_arrays(columns, schema=schema)
-    series: dict[str, np.ndarray] = {}
-    for name in series_names:
-        parts = [chunk.series[name] for chunk in chunks]
-        lengths = {part.shape[1] for part in parts}
-        if len(lengths) > 1:
-            raise ValueError(f"series {name!r} has different lengths: {sorted(lengths)} steps")
-        series[name] = np.concatenate(parts, axis=0)
-    return table, series
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class Session:
@@ -88,8 +96,10 @@ class Session:
     (:mod:`sim.runner.adaptive`) on the work engine (:class:`sim.runner.engine.Engine`):
     checks the seed and the model's outcomes, opens the executor (or uses a given
     :class:`Executor` as is), shows one progress bar, runs ranges of replications in chunks and
-    keeps their results in order; a failing replication fails the run. Used as a context
-    manager: on an exception (Ctrl-C included) the executor it opened is aborted, else closed.
+    keeps their outcome columns in order and sends their daily series to a temporary
+    :class:`SeriesStore` as each chunk arrives; a failing replication fails the run. Used as a
+    context manager: on an exception (Ctrl-C included) the executor it opened is aborted, else
+    closed, and the series store is removed.
     """
 
     def __init__(
@@ -136,21 +146,37 @@ class Session:
         self.presentation = presentation_of(model)
         self.runner = ChunkRunner(model, self.seed, self.specs, self.series_names)
         self.done: list[ChunkResult] = []
+        self.series = SeriesStore(self.series_names)
         self.started = time.perf_counter()
 
     def __enter__(self) -> Session:
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        self.engine.__exit__(exc_type, exc, tb)
+        try:
+            self.engine.__exit__(exc_type, exc, tb)
+        finally:
+            if exc_type is not None:
+                self.series.close()
 
     def run(self, start: int, stop: int) -> list[ChunkResult]:
-        """Run replications ``start``..``stop - 1``; their chunk results, in order."""
+        """Run replications ``start``..``stop - 1``; their chunk results, in order.
+
+        Each chunk's series go to :attr:`series` as it arrives and are dropped from its result
+        (``series`` is then empty), so no more than the chunks in flight are held in memory.
+        """
         chunks = [
             (start + low, start + high)
             for low, high in chunk_ranges(stop - start, self.engine.workers)
         ]
-        batch = list(self.engine.run_in_order(self.runner, chunks))
+        results: list[ChunkResult | None] = [None] * len(chunks)
+        for index, result in self.engine.map(self.runner, chunks):
+            self.series.add(result.start, result.stop, result.series)
+            result.series = {}
+            results[index] = result
+        batch = [result for result in results if result is not None]
+        if len(batch) != len(chunks):  # pragma: no cover - an executor that lost chunks
+            raise RuntimeError("the executor did not return every chunk")
         self.done.extend(batch)
         return batch
 
@@ -159,14 +185,12 @@ class Session:
         self.engine.extend_to(total)
 
     def output(self) -> RunOutput:
-        """Everything run so far as one table and series, in replication order."""
+        """Everything run so far as one table and the series store, in replication order."""
         elapsed = time.perf_counter() - self.started
         replications = self.done[-1].stop if self.done else 0
-        table, series = _assemble(
-            self.done, self.specs, self.series_names, self.seed, replications, self.presentation
-        )
+        table = _assemble(self.done, self.specs, self.seed, replications, self.presentation)
         return RunOutput(
-            table=table, series=series, elapsed_seconds=elapsed, workers=self.engine.workers
+            table=table, series=self.series, elapsed_seconds=elapsed, workers=self.engine.workers
         )
 
 
