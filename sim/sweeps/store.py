@@ -367,6 +367,7 @@ class WorkFolder:
         (file and record), and every file in ``parts/`` that is no chunk of this sweep."""
         found: Verification = Verification()
         indices: set[int] = set()
+        self.parts.mkdir(parents=True, exist_ok=True)
         for entry in os.scandir(self.parts):
             match = _CHUNK_NAME.fullmatch(entry.name)
             if match and int(match.group(1)) < layout.count and entry.is_file():
