@@ -324,3 +324,27 @@ def test_a_sweep_without_chunk_runs_reads_them_from_a_bad_fingerprint_as_exit_2(
     assert "fingerprint.json:1:1: (top): the record of an interrupted sweep is unreadable" in (
         capsys.readouterr().err
     )
+
+
+def test_chunks_that_keep_failing_verification_stop_the_sweep_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that damages every chunk 5 it is given: two rounds of repair, then an error that
+    says so (the work folder stays; nothing is assembled from a bad chunk)."""
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP)
+    out = tmp_path / "out"
+    original = WorkFolder.write_chunk
+    writes: list[int] = []
+
+    def damaging(self: WorkFolder, index: int, *args: object) -> None:
+        original(self, index, *args)
+        writes.append(index)
+        if index == 5:
+            self.chunk_path(5).write_bytes(b"")
+
+    monkeypatch.setattr(WorkFolder, "write_chunk", damaging)
+    with pytest.raises(RuntimeError, match=r"1 chunk\(s\) in .* failed verification right after"):
+        run_sweep(load_sweep(sweep), out=out, workers=1, progress=None, notify=None)
+    assert writes.count(5) == 3
+    assert not (out / "tiny-sweep").exists()
