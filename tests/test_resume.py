@@ -348,3 +348,23 @@ def test_chunks_that_keep_failing_verification_stop_the_sweep_with_a_message(
         run_sweep(load_sweep(sweep), out=out, workers=1, progress=None, notify=None)
     assert writes.count(5) == 3
     assert not (out / "tiny-sweep").exists()
+
+
+def test_resume_refuses_an_edited_user_model_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The user model's Python file is part of the fingerprint: editing it between the
+    interrupted run and the resume is refused (its rows would mix two models)."""
+    for name in ("tiny.py", "tiny.yaml"):
+        shutil.copyfile(MODELS / name, tmp_path / name)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP.replace(str(MODELS / "tiny.yaml"), str(tmp_path / "tiny.yaml")))
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(load_sweep(sweep), out=out, workers=1, progress=Interrupt(3))
+    with (tmp_path / "tiny.py").open("a") as handle:
+        handle.write("\n# edited\n")
+    capsys.readouterr()
+    assert main(sweep_command(sweep, out, "--resume")) == 2
+    err = capsys.readouterr().err
+    assert f"cannot resume: {tmp_path / 'tiny.py'} changed" in err

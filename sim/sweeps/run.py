@@ -14,6 +14,7 @@ of workers.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -206,6 +207,8 @@ class Prepared:
     probe_runs: int
     presentation: Presentation = field(default_factory=Presentation)
     probe: list[ChunkResult] = field(default_factory=list, repr=False)
+    #: The Python file of a user model's function (part of the resume fingerprint), if any.
+    model_sources: list[Path] = field(default_factory=list)
     _assembly: float | None = field(default=None, repr=False)
 
     @property
@@ -252,8 +255,29 @@ def prepare(
             break
     seconds = (time.perf_counter() - started) / max(len(probe), 1)
     return Prepared(
-        loaded, design, worker, specs, seconds, len(probe), presentation_of(base_model), probe
+        loaded,
+        design,
+        worker,
+        specs,
+        seconds,
+        len(probe),
+        presentation_of(base_model),
+        probe,
+        model_sources(base_model),
     )
+
+
+def model_sources(model: Model) -> list[Path]:
+    """The file of a user model's function (its module; what it imports is not followed), so
+    that editing it between an interrupted sweep and its resume is noticed."""
+    function = getattr(model, "function", None)
+    if not callable(function):
+        return []
+    try:
+        source = inspect.getsourcefile(function())
+    except TypeError:  # a builtin or a C extension
+        return []
+    return [Path(source).resolve()] if source and Path(source).is_file() else []
 
 
 def describe_plan(prepared: Prepared, workers: int, chunk_runs: int) -> str:
@@ -346,7 +370,11 @@ def run_sweep(
         chunk_runs = work.read_fingerprint()["chunk_runs"]
     if chunk_runs is None:
         chunk_runs = automatic_chunk_runs(prepared.seconds_per_run, total, workers)
-    inputs = [Path(loaded.document.path).resolve(), *loaded.base_document.chain]
+    inputs = [
+        Path(loaded.document.path).resolve(),
+        *loaded.base_document.chain,
+        *prepared.model_sources,
+    ]
     print_ = fingerprint(
         [Path(p).resolve() for p in inputs],
         {"engine_version": __version__, "chunk_runs": chunk_runs},

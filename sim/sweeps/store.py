@@ -4,8 +4,9 @@ the fingerprint that guards resuming, and the check that decides which chunks ar
 While a sweep runs, its results live in a hidden work folder beside the final one::
 
     OUT/.NAME.sweep/
-      fingerprint.json             what the sweep is: a sha256 of its file and of each base
-                                   scenario file, the engine version, the chunking (chunk_runs)
+      fingerprint.json             what the sweep is: a sha256 of its file, of each base
+                                   scenario file and of a user model's Python file, the
+                                   engine version, the chunking (chunk_runs)
       parts/chunk-0000005.parquet  the rows of chunk 5 (runs [start, stop), point-major)
       parts/chunk-0000005.json     its record: {"format", "chunk", "start", "stop", "rows",
                                    "replications", "first": [point, replication], "last": [...],
