@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -351,20 +352,25 @@ def test_chunks_that_keep_failing_verification_stop_the_sweep_with_a_message(
 
 
 def test_resume_refuses_an_edited_user_model_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The user model's Python file is part of the fingerprint: editing it between the
     interrupted run and the resume is refused (its rows would mix two models)."""
-    for name in ("tiny.py", "tiny.yaml"):
-        shutil.copyfile(MODELS / name, tmp_path / name)
+    # The model's folder goes first on sys.path when it is imported: undone after the test.
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "edited_model", raising=False)
+    shutil.copyfile(MODELS / "tiny.py", tmp_path / "edited_model.py")
+    model = (MODELS / "tiny.yaml").read_text().replace("tiny:", "edited_model:")
+    (tmp_path / "tiny.yaml").write_text(model)
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(SWEEP.replace(str(MODELS / "tiny.yaml"), str(tmp_path / "tiny.yaml")))
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         run_sweep(load_sweep(sweep), out=out, workers=1, progress=Interrupt(3))
-    with (tmp_path / "tiny.py").open("a") as handle:
+    with (tmp_path / "edited_model.py").open("a") as handle:
         handle.write("\n# edited\n")
     capsys.readouterr()
     assert main(sweep_command(sweep, out, "--resume")) == 2
     err = capsys.readouterr().err
-    assert f"cannot resume: {tmp_path / 'tiny.py'} changed" in err
+    assert f"cannot resume: {tmp_path / 'edited_model.py'} changed" in err
+    sys.modules.pop("edited_model", None)
