@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from sim.model.interface import OutcomeSpec, Presentation
 from sim.runner.engine import ChunkResult, outcome_array, runs_schema
 from sim.sweeps.design import Design
-from sim.sweeps.store import POINTS_SCHEMA, QUANTILES, WorkFolder, pc_is_ok
+from sim.sweeps.store import POINTS_SCHEMA, QUANTILES, ChunkLayout, WorkFolder, pc_is_ok
 
 if TYPE_CHECKING:
     from sim.sweeps.run import Prepared
@@ -110,16 +110,16 @@ def _float_matrix(table: pa.Table, name: str, replications: int) -> tuple[np.nda
 
 def assemble(
     work: WorkFolder,
-    chunk_count: int,
+    layout: ChunkLayout,
     folder: Path,
     schema: pa.Schema,
     outputs: Sequence[str],
     points: int,
     null_as: dict[str, float] | None = None,
-    *,
-    replications: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int, int]:
-    """Write runs.parquet and points.parquet into ``folder`` from the chunk files.
+    """Write runs.parquet and points.parquet into ``folder`` from the chunk files (verified
+    beforehand: see :meth:`WorkFolder.verify`; one that changed since is a
+    :class:`~sim.sweeps.store.ChunkError`, never a raw Arrow error).
 
     Returns the per-point means and within-point variances of ``outputs`` for the sensitivity
     analysis (an outcome in ``null_as`` counts its nulls in successful runs as that value
@@ -128,6 +128,7 @@ def assemble(
     batch at a time with array operations, so memory stays flat in the number of runs.
     """
     null_as = null_as or {}
+    replications = layout.replications
     means = {name: np.full(points, np.nan) for name in outputs}
     variances = {name: np.full(points, np.nan) for name in outputs}
     runs = failed = 0
@@ -137,7 +138,7 @@ def assemble(
     ):
 
         def tables() -> Iterator[pa.Table]:
-            for table in work.read_chunks(chunk_count):
+            for table in work.read_chunks(layout, schema):
                 writer.write_table(table)
                 yield table
 
@@ -302,10 +303,10 @@ def time_assembly(prepared: Prepared, runs: int) -> float:
         work.parts.mkdir(parents=True)
         final = Path(tmp) / "final"
         final.mkdir()
+        layout = ChunkLayout(rows, size, replications)
         started = time.perf_counter()
-        count = 0
-        for start in range(0, rows, size):
-            stop = min(start + size, rows)
+        for count in range(layout.count):
+            start, stop = layout.range_of(count)
             piece = ChunkResult(
                 start,
                 stop,
@@ -314,9 +315,7 @@ def time_assembly(prepared: Prepared, runs: int) -> float:
                 errors=result.errors[start:stop],
             )
             table = chunk_table(piece, design, schema, specs, spec.seed, replications)
-            work.write_chunk(count, table)
-            count += 1
-        assemble(
-            work, count, final, schema, numeric, prepared.design.points, replications=replications
-        )
+            work.write_chunk(count, start, stop, replications, table)
+        work.verify(layout, schema)  # as a sweep checks its chunks before assembling them
+        assemble(work, layout, final, schema, numeric, prepared.design.points)
         return (time.perf_counter() - started) / rows

@@ -14,12 +14,14 @@ of workers.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
 import shutil
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -40,6 +42,8 @@ TARGET_CHUNK_SECONDS = 0.5
 MIN_CHUNKS_PER_WORKER = 4
 #: Rows per row group of design.parquet (bounds the memory its writing takes).
 ROW_GROUP_ROWS = 16_384
+#: Times the chunks that fail verification before assembly are run again, before giving up.
+REPAIR_ROUNDS = 2
 
 
 def point_scenario(
@@ -203,6 +207,8 @@ class Prepared:
     probe_runs: int
     presentation: Presentation = field(default_factory=Presentation)
     probe: list[ChunkResult] = field(default_factory=list, repr=False)
+    #: The Python file of a user model's function (part of the resume fingerprint), if any.
+    model_sources: list[Path] = field(default_factory=list)
     _assembly: float | None = field(default=None, repr=False)
 
     @property
@@ -249,8 +255,29 @@ def prepare(
             break
     seconds = (time.perf_counter() - started) / max(len(probe), 1)
     return Prepared(
-        loaded, design, worker, specs, seconds, len(probe), presentation_of(base_model), probe
+        loaded,
+        design,
+        worker,
+        specs,
+        seconds,
+        len(probe),
+        presentation_of(base_model),
+        probe,
+        model_sources(base_model),
     )
+
+
+def model_sources(model: Model) -> list[Path]:
+    """The file of a user model's function (its module; what it imports is not followed), so
+    that editing it between an interrupted sweep and its resume is noticed."""
+    function = getattr(model, "function", None)
+    if not callable(function):
+        return []
+    try:
+        source = inspect.getsourcefile(function())
+    except TypeError:  # a builtin or a C extension
+        return []
+    return [Path(source).resolve()] if source and Path(source).is_file() else []
 
 
 def describe_plan(prepared: Prepared, workers: int, chunk_runs: int) -> str:
@@ -276,6 +303,11 @@ def default_progress(total: int, initial: int) -> Any:
     return progress_bar(total, initial, unit="run", desc="sweep")
 
 
+def print_note(message: str) -> None:
+    """A one-line note on stderr (chunks of an interrupted sweep that are run again)."""
+    print(f"note: {message}", file=sys.stderr)
+
+
 def cpu_count() -> int:
     return os.cpu_count() or 1
 
@@ -293,6 +325,7 @@ class SweepOutcome:
     workers: int
     summary: dict[str, Any]
     assembly_seconds: float = 0.0
+    rerun_chunks: int = 0
 
 
 def run_sweep(
@@ -305,8 +338,14 @@ def run_sweep(
     resume: bool = False,
     progress: ProgressFactory | None = default_progress,
     command: list[str] | None = None,
+    notify: Callable[[str], None] | None = print_note,
 ) -> SweepOutcome:
-    """Run (or resume) a sweep into ``out/NAME/``, streaming runs to disk as chunks finish."""
+    """Run (or resume) a sweep into ``out/NAME/``, streaming runs to disk as chunks finish.
+
+    Every saved chunk is verified (on resume before running the rest, and all of them before
+    assembly; see :mod:`sim.sweeps.store`); one that fails is removed and run again, and
+    ``notify`` gets one line saying how many and why.
+    """
     import pyarrow.parquet as pq
 
     from sim import __version__
@@ -315,7 +354,7 @@ def run_sweep(
     from sim.scenario import dump_yaml
     from sim.sweeps.assemble import assemble, chunk_table, design_table, sweep_runs_schema
     from sim.sweeps.sensitivity import analyze, replication_noise
-    from sim.sweeps.store import WorkFolder, fingerprint
+    from sim.sweeps.store import ChunkLayout, WorkFolder, fingerprint
 
     spec = loaded.spec
     final_dir = out / spec.name
@@ -328,35 +367,71 @@ def run_sweep(
 
     chunk_runs = spec.chunk_runs
     if chunk_runs is None and resume and work.exists():
-        chunk_runs = json.loads((work.path / "fingerprint.json").read_text())["chunk_runs"]
+        chunk_runs = work.read_fingerprint()["chunk_runs"]
     if chunk_runs is None:
         chunk_runs = automatic_chunk_runs(prepared.seconds_per_run, total, workers)
-    inputs = [Path(loaded.document.path).resolve(), *loaded.base_document.chain]
+    inputs = [
+        Path(loaded.document.path).resolve(),
+        *loaded.base_document.chain,
+        *prepared.model_sources,
+    ]
     print_ = fingerprint(
         [Path(p).resolve() for p in inputs],
         {"engine_version": __version__, "chunk_runs": chunk_runs},
     )
-    done = work.start(print_, resume=resume, sweep_file=str(loaded.document.path))
+    reopened = work.start(print_, resume=resume, sweep_file=str(loaded.document.path))
     chunks = chunks_for(design, spec.replications, chunk_runs)
-    todo = chunks.without(done)
-    resumed_runs = sum(chunks.runs_of(index) for index in done)
-
+    layout = ChunkLayout(total, chunk_runs, spec.replications)
     design_arrow = design_table(design)
     schema = sweep_runs_schema(design_arrow.schema, prepared.specs, prepared.presentation)
-    with Engine(
-        executor,
-        max(1, min(workers, len(todo))),
-        total=total,
-        initial=resumed_runs,
-        progress=progress,
-        preload=[__name__],
-        scheduler=scheduler,
-    ) as engine:
-        for position, result in engine.map(prepared.worker, todo):
-            table = chunk_table(
-                result, design_arrow, schema, prepared.specs, spec.seed, spec.replications
+
+    # Run every chunk that is not done, then check them all (a resume checks first): a chunk
+    # that fails its check is removed and run again, at most REPAIR_ROUNDS times.
+    resumed_runs = 0
+    rerun: set[int] = set()
+    done: set[int] = set()
+    verified = False
+    if reopened:
+        found = work.verify(layout, schema)
+        done, verified = found.done, True
+        rerun |= set(found.failed)
+        resumed_runs = sum(chunks.runs_of(index) for index in done)
+        if notify is not None and found.describe(layout.count):
+            notify(f"resume: {found.describe(layout.count)}")
+    for round_ in range(REPAIR_ROUNDS + 1):
+        todo = chunks.without(done)
+        if len(todo):
+            with Engine(
+                executor,
+                max(1, min(workers, len(todo))),
+                total=total,
+                initial=total - sum(chunks.runs_of(index) for index in todo.indices),
+                progress=progress,
+                preload=[__name__],
+                scheduler=scheduler,
+            ) as engine:
+                for position, result in engine.map(prepared.worker, todo):
+                    index = todo.indices[position]
+                    table = chunk_table(
+                        result, design_arrow, schema, prepared.specs, spec.seed, spec.replications
+                    )
+                    work.write_chunk(index, *layout.range_of(index), spec.replications, table)
+            verified = False
+        if verified:
+            break
+        found = work.verify(layout, schema)  # before assembly, every chunk
+        done, verified = found.done, True
+        if len(done) == layout.count:
+            break
+        if notify is not None and found.describe(layout.count):
+            notify(f"before assembly: {found.describe(layout.count)}")
+        rerun |= set(found.failed)
+        if round_ == REPAIR_ROUNDS:
+            raise RuntimeError(
+                f"{layout.count - len(done)} chunk(s) in {work.parts} failed verification "
+                f"right after they were written ({found.describe(layout.count)}): is the disk "
+                "failing or is another program changing the folder?"
             )
-            work.write_chunk(todo.indices[position], table)
     last_run = time.perf_counter()
 
     numeric = [s.name for s in prepared.specs if s.kind in ("int", "float")]
@@ -368,14 +443,7 @@ def run_sweep(
     try:
         null_as = {o.outcome: o.null_as for o in chosen if o.null_as is not None}
         means, variances, runs, failed = assemble(
-            work,
-            len(chunks),
-            staging,
-            schema,
-            numeric,
-            design.points,
-            null_as,
-            replications=spec.replications,
+            work, layout, staging, schema, numeric, design.points, null_as
         )
         elapsed = time.perf_counter() - started
         summary = {
@@ -432,6 +500,7 @@ def run_sweep(
         workers,
         summary,
         assembly_seconds=finished - last_run,
+        rerun_chunks=len(rerun),
     )
 
 
