@@ -25,10 +25,14 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import signal
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -112,9 +116,54 @@ def _check_picklable(fn: object, where: str) -> None:
         raise TypeError(f"cannot send the work to {where}, it does not pickle: {exc}") from exc
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C is the parent's to handle (it then terminates the workers)."""
+#: Exit status of a worker that ends because the process that started its pool is gone.
+ORPHAN_EXIT = 1
+#: Seconds between checks that the pool's owner is alive, where it cannot be waited on.
+ORPHAN_POLL = 0.5
+
+
+def _wait_for_exit(pid: int) -> None:
+    """Return once process ``pid`` has ended (at once if it is already gone).
+
+    Linux: wait on a pidfd, which becomes readable when the process ends, even before it is
+    reaped. Elsewhere: poll ``os.kill(pid, 0)`` (a reaped process; an unreaped one counts as
+    alive until its parent reaps it).
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        try:
+            select.select([fd], [], [])
+        finally:
+            os.close(fd)
+        return
+    while True:  # pragma: no cover - not Linux
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass
+        time.sleep(ORPHAN_POLL)
+
+
+def _exit_with(owner: int) -> None:
+    """Watchdog thread of a worker: end the worker at once when ``owner`` (the process that
+    started the pool) ends, however it ended (kill -9 included), instead of waiting for work
+    that will never come, holding the fork server and the resource tracker alive with it."""
+    _wait_for_exit(owner)
+    os._exit(ORPHAN_EXIT)
+
+
+def _init_worker(owner: int) -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle (it then terminates the workers),
+    and the worker exits when ``owner``, the process that started the pool, is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(owner,), name="sim-orphan-watch", daemon=True).start()
 
 
 def default_start_method() -> str:
@@ -164,7 +213,10 @@ class LocalProcessExecutor(Executor):
                 # Only takes effect if this process has not started its fork server yet.
                 context.set_forkserver_preload(self._preload)
             self._pool = ProcessPoolExecutor(
-                max_workers=self._workers, mp_context=context, initializer=_ignore_sigint
+                max_workers=self._workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
@@ -183,7 +235,15 @@ class LocalProcessExecutor(Executor):
                 # Yield in chunk order among those done at once: deterministic and harmless.
                 for future in sorted(done, key=pending.__getitem__):
                     index = pending.pop(future)
-                    yield index, future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise RuntimeError(
+                            "a worker process died while running the model (did the model "
+                            "call os._exit, crash the interpreter, or run out of memory? "
+                            "was it killed?)"
+                        ) from None
+                    yield index, result
         finally:
             for future in pending:
                 future.cancel()
