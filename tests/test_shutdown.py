@@ -292,3 +292,49 @@ def test_an_unstoppable_exit_in_a_worker_is_reported(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "a worker process died" in done.stderr and "os._exit" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The same with a local Dask cluster
+# --------------------------------------------------------------------------------------------
+
+
+def test_sigterm_while_a_dask_cluster_starts(tmp_path: Path) -> None:
+    """SIGTERM as soon as the run shows progress, while its local cluster is likely still
+    starting: held back until the cluster is up, then the run stops cleanly (no traceback)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ("run", BASELINE, "-n", "100000", "--workers", "2", "--executor", "dask", "--out", out)
+    process = start(*argv)
+    children: list[psutil.Process] = []
+    try:
+        seen = wait_for_stderr(process, b"rep/s", 30)
+        assert b"rep/s" in seen, seen.decode(errors="replace")
+        time.sleep(1.0)  # the cluster's workers are starting (about 2 s)
+        children = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+        stderr = (seen + err).decode(errors="replace")
+        assert process.returncode == 143, stderr
+        assert "Traceback" not in stderr and "terminated (SIGTERM)" in stderr
+        assert os.listdir(out) == []
+        assert gone_within(children, 10) == []
+    finally:
+        kill_all(process, children)
+
+
+def test_dask_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
+    argv = ("run", BASELINE, "-n", "100000", "--workers", "2", "--executor", "dask")
+    process = start(*argv, "--out", tmp_path)
+    children: list[psutil.Process] = []
+    try:
+        children = wait_for_workers(process, 3, 30)  # resource tracker, 2 workers
+        assert len(children) >= 3, children
+        time.sleep(1)
+        children = psutil.Process(process.pid).children(recursive=True)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        left = gone_within(children, 10)
+        assert left == [], [p.cmdline()[-1][:80] for p in left]
+    finally:
+        kill_all(process, children)

@@ -272,21 +272,28 @@ class LocalProcessExecutor(Executor):
 
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT meanwhile (if this is the main thread), then restore its handler.
+    """Ignore SIGINT meanwhile, and hold SIGTERM back until the end (if this is the main
+    thread), then restore both handlers and deliver a SIGTERM that came meanwhile.
 
     Worker processes started meanwhile inherit the ignored SIGINT from their very start, so a
     Ctrl-C cannot kill them half-started (tracebacks, a cluster that fails to close); a Ctrl-C
-    pressed meanwhile is lost (the cluster takes about 2 s to start).
+    pressed meanwhile is lost (the cluster takes about 2 s to start). A SIGTERM is not lost: its
+    handler (``sim``'s stops the run) runs once the cluster is up and can be closed properly.
     """
+    held: list[int] = []
     try:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread
         yield
         return
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        if held:
+            signal.raise_signal(signal.SIGTERM)
 
 
 def dask_setup(worker: object) -> None:
@@ -351,21 +358,26 @@ class DaskExecutor(Executor):
         self._cluster: LocalCluster | None = None
         self._futures: list[DaskFuture] = []
         if scheduler is None:
-            with _sigint_ignored():
-                self._cluster = distributed.LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=":0",  # HTTP routes on a free port: never clash on 8787
-                    silence_logs=logging.ERROR,
-                    preload=[__name__],  # runs dask_setup() below in each worker
-                )
+            client: Client | None = None
             try:
-                self._client = distributed.Client(self._cluster, set_as_default=False)
-            except BaseException:
-                self._cluster.close()
+                with _sigint_ignored():
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=workers or os.cpu_count() or 1,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=":0",  # HTTP routes on a free port: no clash on 8787
+                        silence_logs=logging.ERROR,
+                        preload=[__name__],  # runs dask_setup() below in each worker
+                    )
+                    client = distributed.Client(self._cluster, set_as_default=False)
+            except BaseException:  # a SIGTERM held back during the start arrives here too
+                if client is not None:
+                    client.close()
+                if self._cluster is not None:
+                    self._cluster.close()
                 raise
+            self._client = client
         else:
             self._client = _connect(scheduler, connect_timeout)
             try:
