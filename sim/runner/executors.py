@@ -228,8 +228,11 @@ class LocalProcessExecutor(Executor):
         pool = self._ensure_pool()
         pending: dict[Future[R], int] = {}
         try:
-            for index, chunk in enumerate(chunks):
-                pending[pool.submit(fn, chunk)] = index
+            # Submitting starts the workers: a Ctrl-C or SIGTERM then would leave a worker the
+            # pool does not know yet, that fails (a traceback) once this process is gone.
+            with _signals_held():
+                for index, chunk in enumerate(chunks):
+                    pending[pool.submit(fn, chunk)] = index
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 # Yield in chunk order among those done at once: deterministic and harmless.
@@ -268,6 +271,36 @@ class LocalProcessExecutor(Executor):
                 process.kill()
                 process.join(timeout=5)
         pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back meanwhile (if this is the main thread), then deliver them.
+
+    SIGINT is blocked (where the platform can): the fork server, the resource tracker and the
+    workers started meanwhile inherit the blocked SIGINT from their very start, so a Ctrl-C sent
+    to the whole process group cannot interrupt them half-started (a traceback from the fork
+    server's imports). They are never to handle it: the parent stops them. SIGTERM gets a
+    handler that notes it (the workers must stay killable by it). At the end both handlers are
+    restored, SIGINT unblocked (a pending Ctrl-C arrives then) and a noted SIGTERM re-sent.
+    """
+    held: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
+    except ValueError:  # not the main thread
+        yield
+        return
+    can_block = hasattr(signal, "pthread_sigmask")
+    if can_block:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if can_block:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if held:
+            signal.raise_signal(signal.SIGTERM)
 
 
 @contextlib.contextmanager
