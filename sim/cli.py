@@ -3,19 +3,23 @@
 
 Parsing and printing over the Python API (:mod:`sim.api`), nothing else: each command parses
 its arguments, calls the API and prints what it returns. Failures map to exit codes in one
-place (0 success, 2 bad input, 1 any other failure, 130 interrupted). Bad input is printed as
+place (0 success, 2 bad input, 1 any other failure, 130 interrupted, 143 terminated by SIGTERM,
+which stops a run like Ctrl-C does). Bad input is printed as
 ``FILE:LINE:COL: KEY.PATH: message``, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
 
 from sim import __version__
@@ -23,6 +27,36 @@ from sim.errors import ARGUMENTS, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputEr
 from sim.files import output_folder
 
 EXIT_INTERRUPTED = 130
+#: Exit status after SIGTERM (128 + 15, what a shell reports for a process it killed).
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread by SIGTERM: everything that stops cleanly on Ctrl-C (workers
+    stopped, nothing half-written, a sweep's finished chunks kept) does so on SIGTERM too."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts(received: list[int]) -> Iterator[None]:
+    """Meanwhile SIGTERM raises :class:`Terminated` (once: a second one during the clean-up is
+    ignored) and is noted in ``received``; the previous handler is restored afterwards. Outside
+    the main thread (where handlers cannot be set) nothing changes."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if received:
+            return
+        received.append(signum)
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -505,22 +539,27 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script; returns the exit status."""
     started = time.perf_counter()
+    terminated: list[int] = []
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        args = build_parser().parse_args(argv)
-        args.argv = argv  # recorded in manifest.json
-        status = COMMANDS[args.command](args)
-        sys.stdout.flush()  # a closed pipe fails here, inside the handlers below
+        with _sigterm_interrupts(terminated):
+            argv = list(sys.argv[1:] if argv is None else argv)
+            args = build_parser().parse_args(argv)
+            args.argv = argv  # recorded in manifest.json
+            status = COMMANDS[args.command](args)
+            sys.stdout.flush()  # a closed pipe fails here, inside the handlers below
+        if terminated and status == EXIT_INTERRUPTED:  # a command that reported it (sweep)
+            return EXIT_TERMINATED
         return status
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
         print(
-            f"\ninterrupted after {time.perf_counter() - started:.1f} s; no results were written",
+            f"\n{what} after {time.perf_counter() - started:.1f} s; no results were written",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout closed early (`sim params ... | head`): not an error to report
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail

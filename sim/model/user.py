@@ -33,6 +33,15 @@ again is harmless); which outputs are series is read from replication 0 as well.
 The module is imported lazily, in whatever process runs the model, after putting the model's
 folder first on ``sys.path``; a :class:`UserModel` pickles only its scenario and folder (never
 the imported function), so it travels to worker processes and Dask workers.
+
+A model that tries to end the process fails its replication instead (:class:`ModelExitError`):
+``raise SystemExit``/``sys.exit(...)`` is caught around the call, and so is ``os._exit(...)``
+called as ``os._exit`` (while the function runs, :func:`os._exit` is a guard that raises in the
+thread running the model and exits as before anywhere else). What cannot be intercepted (a
+name bound by ``from os import _exit`` before the run, ``posix._exit``, a C extension calling
+``exit()``, a signal) kills the process running the model: in a worker process the parent
+reports the dead worker as an error (exit 1); with one worker the model runs in the ``sim``
+process itself, which then dies with the status the model chose.
 """
 
 from __future__ import annotations
@@ -42,7 +51,9 @@ import importlib
 import importlib.machinery
 import math
 import numbers
+import os
 import sys
+import threading
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -56,12 +67,41 @@ from sim.scenario.distributions import Constant, Dist
 from sim.scenario.user import NAME, RESERVED_OUTPUTS, UserScenario
 from sim.seeding import Streams
 
-__all__ = ["ModelImportError", "UserModel", "import_model", "model_folder"]
+__all__ = ["ModelExitError", "ModelImportError", "UserModel", "import_model", "model_folder"]
 
 UserFunction = Callable[[dict[str, float], np.random.Generator], Any]
 
 SIGNATURE = "(parameters, rng) -> dict of floats"
 """How messages describe the callable a user model must be."""
+
+
+class ModelExitError(RuntimeError):
+    """A user model called ``sys.exit``/``os._exit`` (or raised ``SystemExit``): its replication
+    fails with this error rather than the process ending, silently, with the model's status."""
+
+
+_REAL_OS_EXIT: Callable[[int], Any] = os._exit
+_in_model = threading.local()
+
+
+def _guarded_os_exit(status: int) -> Any:
+    """Stand-in for :func:`os._exit` while a model runs: raise in the model's thread."""
+    if getattr(_in_model, "depth", 0):
+        raise ModelExitError(f"the model called os._exit({status!r})")
+    return _REAL_OS_EXIT(status)
+
+
+def _call_guarded(function: UserFunction, parameters: dict[str, float], rng: Any) -> Any:
+    """``function(parameters, rng)``, turning an attempt to end the process into an error."""
+    if os._exit is _REAL_OS_EXIT:
+        os._exit = _guarded_os_exit  # stays: outside a model it is the real os._exit
+    _in_model.depth = getattr(_in_model, "depth", 0) + 1
+    try:
+        return function(parameters, rng)
+    except SystemExit as exc:
+        raise ModelExitError(f"the model called sys.exit({exc.code!r})") from None
+    finally:
+        _in_model.depth -= 1
 
 
 class ModelOutputError(ValueError):
@@ -330,7 +370,7 @@ class UserModel:
     def call(self, streams: Streams) -> Mapping[Any, Any]:
         """Call the user's function for one replication; return what it returned, checked to be
         a mapping (:class:`ModelOutputError` otherwise)."""
-        result = self.function()(self.draw_parameters(streams), streams["model"])
+        result = _call_guarded(self.function(), self.draw_parameters(streams), streams["model"])
         if not isinstance(result, Mapping):
             raise ModelOutputError(
                 f"{self.scenario.model} returned {_a(type(result).__name__)}, not a mapping "

@@ -25,10 +25,14 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import signal
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -112,9 +116,54 @@ def _check_picklable(fn: object, where: str) -> None:
         raise TypeError(f"cannot send the work to {where}, it does not pickle: {exc}") from exc
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C is the parent's to handle (it then terminates the workers)."""
+#: Exit status of a worker that ends because the process that started its pool is gone.
+ORPHAN_EXIT = 1
+#: Seconds between checks that the pool's owner is alive, where it cannot be waited on.
+ORPHAN_POLL = 0.5
+
+
+def _wait_for_exit(pid: int) -> None:
+    """Return once process ``pid`` has ended (at once if it is already gone).
+
+    Linux: wait on a pidfd, which becomes readable when the process ends, even before it is
+    reaped. Elsewhere: poll ``os.kill(pid, 0)`` (a reaped process; an unreaped one counts as
+    alive until its parent reaps it).
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        try:
+            select.select([fd], [], [])
+        finally:
+            os.close(fd)
+        return
+    while True:  # pragma: no cover - not Linux
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass
+        time.sleep(ORPHAN_POLL)
+
+
+def _exit_with(owner: int) -> None:
+    """Watchdog thread of a worker: end the worker at once when ``owner`` (the process that
+    started the pool) ends, however it ended (kill -9 included), instead of waiting for work
+    that will never come, holding the fork server and the resource tracker alive with it."""
+    _wait_for_exit(owner)
+    os._exit(ORPHAN_EXIT)
+
+
+def _init_worker(owner: int) -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle (it then terminates the workers),
+    and the worker exits when ``owner``, the process that started the pool, is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(owner,), name="sim-orphan-watch", daemon=True).start()
 
 
 def default_start_method() -> str:
@@ -164,7 +213,10 @@ class LocalProcessExecutor(Executor):
                 # Only takes effect if this process has not started its fork server yet.
                 context.set_forkserver_preload(self._preload)
             self._pool = ProcessPoolExecutor(
-                max_workers=self._workers, mp_context=context, initializer=_ignore_sigint
+                max_workers=self._workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
@@ -176,14 +228,25 @@ class LocalProcessExecutor(Executor):
         pool = self._ensure_pool()
         pending: dict[Future[R], int] = {}
         try:
-            for index, chunk in enumerate(chunks):
-                pending[pool.submit(fn, chunk)] = index
+            # Submitting starts the workers: a Ctrl-C or SIGTERM then would leave a worker the
+            # pool does not know yet, that fails (a traceback) once this process is gone.
+            with _signals_held():
+                for index, chunk in enumerate(chunks):
+                    pending[pool.submit(fn, chunk)] = index
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 # Yield in chunk order among those done at once: deterministic and harmless.
                 for future in sorted(done, key=pending.__getitem__):
                     index = pending.pop(future)
-                    yield index, future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise RuntimeError(
+                            "a worker process died while running the model (did the model "
+                            "call os._exit, crash the interpreter, or run out of memory? "
+                            "was it killed?)"
+                        ) from None
+                    yield index, result
         finally:
             for future in pending:
                 future.cancel()
@@ -211,22 +274,59 @@ class LocalProcessExecutor(Executor):
 
 
 @contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back meanwhile (if this is the main thread), then deliver them.
+
+    SIGINT is blocked (where the platform can): the fork server, the resource tracker and the
+    workers started meanwhile inherit the blocked SIGINT from their very start, so a Ctrl-C sent
+    to the whole process group cannot interrupt them half-started (a traceback from the fork
+    server's imports). They are never to handle it: the parent stops them. SIGTERM gets a
+    handler that notes it (the workers must stay killable by it). At the end both handlers are
+    restored, SIGINT unblocked (a pending Ctrl-C arrives then) and a noted SIGTERM re-sent.
+    """
+    held: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
+    except ValueError:  # not the main thread
+        yield
+        return
+    can_block = hasattr(signal, "pthread_sigmask")
+    if can_block:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if can_block:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if held:
+            signal.raise_signal(signal.SIGTERM)
+
+
+@contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT meanwhile (if this is the main thread), then restore its handler.
+    """Ignore SIGINT meanwhile, and hold SIGTERM back until the end (if this is the main
+    thread), then restore both handlers and deliver a SIGTERM that came meanwhile.
 
     Worker processes started meanwhile inherit the ignored SIGINT from their very start, so a
     Ctrl-C cannot kill them half-started (tracebacks, a cluster that fails to close); a Ctrl-C
-    pressed meanwhile is lost (the cluster takes about 2 s to start).
+    pressed meanwhile is lost (the cluster takes about 2 s to start). A SIGTERM is not lost: its
+    handler (``sim``'s stops the run) runs once the cluster is up and can be closed properly.
     """
+    held: list[int] = []
     try:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread
         yield
         return
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        if held:
+            signal.raise_signal(signal.SIGTERM)
 
 
 def dask_setup(worker: object) -> None:
@@ -291,21 +391,26 @@ class DaskExecutor(Executor):
         self._cluster: LocalCluster | None = None
         self._futures: list[DaskFuture] = []
         if scheduler is None:
-            with _sigint_ignored():
-                self._cluster = distributed.LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=":0",  # HTTP routes on a free port: never clash on 8787
-                    silence_logs=logging.ERROR,
-                    preload=[__name__],  # runs dask_setup() below in each worker
-                )
+            client: Client | None = None
             try:
-                self._client = distributed.Client(self._cluster, set_as_default=False)
-            except BaseException:
-                self._cluster.close()
+                with _sigint_ignored():
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=workers or os.cpu_count() or 1,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=":0",  # HTTP routes on a free port: no clash on 8787
+                        silence_logs=logging.ERROR,
+                        preload=[__name__],  # runs dask_setup() below in each worker
+                    )
+                    client = distributed.Client(self._cluster, set_as_default=False)
+            except BaseException:  # a SIGTERM held back during the start arrives here too
+                if client is not None:
+                    client.close()
+                if self._cluster is not None:
+                    self._cluster.close()
                 raise
+            self._client = client
         else:
             self._client = _connect(scheduler, connect_timeout)
             try:
