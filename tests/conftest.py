@@ -79,7 +79,15 @@ def baseline() -> Path:
 
 
 #: Modules left out of ``make test-fast`` whole: clusters, sweeps (resume, kill -9), reports.
-SLOW_MODULES = {"test_dask", "test_sweep", "test_sweep_user_models", "test_report", "test_baseline"}
+SLOW_MODULES = {
+    "test_dask",
+    "test_sweep",
+    "test_sweep_user_models",
+    "test_report",
+    "test_baseline",
+    "test_shutdown",
+    "test_resume",
+}
 #: Words in a test's name that mean it starts processes or clusters.
 SLOW_WORDS = ("dask", "real_process", "ctrl_c", "kill")
 

@@ -119,3 +119,19 @@ def test_report_and_discover_on_damaged_folders(
     err = capsys.readouterr().err
     assert str(sweep / "design.parquet") in err or str(sweep / "runs.parquet") in err
     assert "Traceback" not in err
+
+
+def test_a_killed_sweeps_staging_folder_is_removed_by_the_next_sweep(tmp_path: Path) -> None:
+    """The assembly staging folder is a temporary sibling named with the PID: one left by a
+    killed sweep (dead PID) is removed when the next sweep of that name assembles."""
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(
+        f"name: tiny-sweep\nbase: {TINY}\nmethod: grid\nreplications: 2\nseed: 1\n"
+        "parameters:\n  parameters.b: {values: [1, 2]}\n"
+    )
+    stale = tmp_path / f".tiny-sweep.tmp-{dead_pid()}-0123abcd"
+    stale.mkdir()
+    (stale / "runs.parquet").write_bytes(b"half")
+    assert main(["sweep", str(sweep), "--out", str(tmp_path), "--workers", "1", "--quiet"]) == 0
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.yaml", "tiny-sweep"]

@@ -349,7 +349,7 @@ def run_sweep(
     import pyarrow.parquet as pq
 
     from sim import __version__
-    from sim.files import PARQUET_COMPRESSION
+    from sim.files import PARQUET_COMPRESSION, remove_stale_siblings, temporary_sibling
     from sim.results import make_manifest, write_run_folder
     from sim.scenario import dump_yaml
     from sim.sweeps.assemble import assemble, chunk_table, design_table, sweep_runs_schema
@@ -437,8 +437,11 @@ def run_sweep(
     numeric = [s.name for s in prepared.specs if s.kind in ("int", "float")]
     chosen = spec.output_list() or [Output(outcome=name) for name in numeric]
     outputs = [o.outcome for o in chosen]
-    staging = out / f".{spec.name}.assemble"
-    shutil.rmtree(staging, ignore_errors=True)
+    # A hidden sibling named with this process's id: one left by a killed sweep is removed by
+    # the next write into the same place (sim.files.remove_stale_siblings), and two sweeps of
+    # the same name never share it.
+    remove_stale_siblings(final_dir)
+    staging = temporary_sibling(final_dir, "tmp")
     staging.mkdir(parents=True)
     try:
         null_as = {o.outcome: o.null_as for o in chosen if o.null_as is not None}
