@@ -89,7 +89,7 @@ SLOW_MODULES = {
     "test_resume",
 }
 #: Words in a test's name that mean it starts processes or clusters.
-SLOW_WORDS = ("dask", "real_process", "ctrl_c", "kill")
+SLOW_WORDS = ("dask", "real_process", "fresh_process", "ctrl_c", "kill", "sigterm")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
