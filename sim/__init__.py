@@ -6,6 +6,7 @@ The Python API (see :mod:`sim.api` and the README):
 - :func:`run` its Monte Carlo replications into a :class:`RunResult` (``.runs``, ``.summary``,
   ``.series``, ``.to_pandas()``, ``.save(folder)``, ``RunResult.open(folder)``);
 - :func:`sweep` a parameter sweep into a :class:`SweepResult`;
+- :func:`calibrate` parameters to observed figures (ABC-SMC) into a :class:`CalibrationResult`;
 - :func:`compare` two runs (a :class:`Comparison`), :func:`report` a folder as HTML,
   :func:`discover` the parameter ranges behind an outcome (PRIM).
 
@@ -18,13 +19,17 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from sim.api import (
+        CalibrationResult,
         Comparison,
         RunResult,
         SweepResult,
+        calibrate,
         compare,
         discover,
         load,
+        load_calibration,
         load_sweep,
+        plan_calibration,
         plan_sweep,
         report,
         run,
@@ -33,13 +38,17 @@ if TYPE_CHECKING:
     from sim.errors import InputError, Problem
 
 _API = (
+    "CalibrationResult",
     "Comparison",
     "RunResult",
     "SweepResult",
+    "calibrate",
     "compare",
     "discover",
     "load",
+    "load_calibration",
     "load_sweep",
+    "plan_calibration",
     "plan_sweep",
     "report",
     "run",
@@ -63,16 +72,20 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "CalibrationResult",
     "Comparison",
     "InputError",
     "Problem",
     "RunResult",
     "SweepResult",
     "__version__",
+    "calibrate",
     "compare",
     "discover",
     "load",
+    "load_calibration",
     "load_sweep",
+    "plan_calibration",
     "plan_sweep",
     "report",
     "run",

@@ -59,6 +59,7 @@ SIM_WRITES = frozenset(
         "populations.parquet",
         "calibration.json",
         "posterior.yaml",
+        "calibration.yaml",
     }
 )
 

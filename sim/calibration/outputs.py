@@ -160,9 +160,14 @@ def posterior_scenario(result: Calibration, final_dir: Path) -> str:
     spec = result.loaded.spec
     base = result.loaded.base_path
     try:
-        extends = os.path.relpath(base, final_dir)
+        extends = os.path.relpath(base, final_dir.resolve())
     except ValueError:  # another drive
         extends = str(base)
+    if extends.split(os.sep).count("..") > 3:
+        extends = str(base)
+    model_dir = getattr(result.loaded.base_scenario, "model_dir", None)
+    # A user model's module is found next to the file that names it, not next to this one.
+    model_line = f"model_dir: {model_dir}\n" if model_dir else ""
     keys = "\n".join(f"#   {key}" for key in spec.priors())
     return (
         f"# The scenario {spec.base} with the parameters calibrated by {spec.name} drawn jointly\n"
@@ -171,6 +176,7 @@ def posterior_scenario(result: Calibration, final_dir: Path) -> str:
         f"{keys}\n"
         f"name: {spec.name}-posterior\n"
         f"extends: {extends}\n"
+        f"{model_line}"
         "parameters_from: {file: posterior.parquet, weights: weight, population: last}\n"
     )
 

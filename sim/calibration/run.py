@@ -56,8 +56,6 @@ def attempt_id(population: int, batch: int, index: int) -> int:
 class AttemptModel(ValuesModel):
     """The attempts of one batch: replication ``first + i`` runs the base with ``values[i]``."""
 
-    name = "attempts"
-
     def __init__(
         self,
         base_type: type[BaseModel],
@@ -96,7 +94,7 @@ def summaries_of(
         nulls = result.nulls[outcome]
         values[nulls] = np.nan if target.null_as is None else target.null_as
         out[:, column] = values
-    errors = list(result.errors) if result.errors else [None] * rows
+    errors: list[str | None] = list(result.errors) if result.errors else [None] * rows
     for row, error in enumerate(errors):
         if error is not None:
             out[row] = np.nan
@@ -482,4 +480,60 @@ def calibrate(
         runs=simulator.runs + simulator.resumed,
         failed=sum(p.failed for p in populations),
         specs=simulator.specs,
+    )
+
+
+#: Acceptance rate assumed by the dry run for the populations after the prior's (with the
+#: default quantile 0.5 the rates seen are typically 0.3-0.5).
+ASSUMED_ACCEPTANCE = 0.35
+
+
+def plan(loaded: LoadedCalibration, workers: int, *, probe_seconds: float = 2.0) -> str:
+    """What a calibration will do and about how long it should take (``--dry-run``): a timing
+    run of a few prior particles in this process, then the runs of ``max_populations``
+    populations at an assumed acceptance rate, and the posterior-predictive runs."""
+    from sim.fmt import duration
+    from sim.model import build_model
+
+    spec = loaded.spec
+    base = loaded.base_scenario
+    source_dir = loaded.base_path.parent
+    model = build_model(base, source_dir)
+    wants_series = any(t.series is not None for t in spec.targets.values())
+    theta = abc_smc.sample_prior(list(spec.priors().values()), _generator(spec.seed, 0, 0), 200)
+    attempts = AttemptModel(
+        type(base),
+        base.model_dump(mode="json", by_alias=True),
+        source_dir,
+        list(spec.priors()),
+        0,
+        theta,
+    )
+    runner = ChunkRunner(
+        attempts,
+        spec.seed,
+        list(model.outcome_specs()),
+        list(model.series_names()) if wants_series else None,
+        failures="record",
+    )
+    started = time.perf_counter()
+    probed = 0
+    while probed < len(theta) and (time.perf_counter() - started < probe_seconds or probed < 3):
+        runner((probed, probed + 1))
+        probed += 1
+    seconds = (time.perf_counter() - started) / probed
+    n = spec.particles
+    later = math.ceil(n / ASSUMED_ACCEPTANCE)
+    most = n + (spec.max_populations - 1) * later + n
+    typical = n + min(spec.max_populations - 1, 4) * later + n
+    return (
+        f"calibration {spec.name}: abc-smc, {len(spec.parameters)} parameters, "
+        f"{len(spec.fitted())} targets fitted, {len(spec.holdout)} held out; "
+        f"{n:,} particles per population, at most {spec.max_populations} populations\n"
+        f"timing run: {probed} runs at prior particles, {seconds * 1000:.2f} ms/run\n"
+        f"runs: {n:,} for the prior, about {later:,} per later population (at an acceptance "
+        f"rate of {ASSUMED_ACCEPTANCE}), {n:,} posterior-predictive: about {typical:,} for 5 "
+        f"populations, at most about {most:,}\n"
+        f"estimate: about {duration(seconds * typical / workers)} for 5 populations, at most "
+        f"about {duration(seconds * most / workers)}, on {workers} worker(s)"
     )

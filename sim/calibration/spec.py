@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import InputError, Problem
 from sim.limits import MAX_NAME_LENGTH, MAX_SEED
 from sim.scenario import Document, load_document, set_value, validate
 from sim.scenario.base import NAME_PATTERN, WholeNumber
-from sim.scenario.distributions import Dist, to_dist
+from sim.scenario.distributions import Dist, Distribution
 
 #: Most particles per population, and populations, a calibration may ask for.
 MAX_PARTICLES = 100_000
@@ -78,23 +78,16 @@ class CalibrationSpec(_Section):
         "distances (never below 1, the exact target).",
     )
     seed: WholeNumber = Field(0, ge=0, le=MAX_SEED)
-    parameters: dict[str, Any] = Field(min_length=1)
+    parameters: dict[str, Distribution] = Field(
+        min_length=1, description="Priors over key paths of the base scenario."
+    )
     targets: dict[str, Target] = Field(min_length=1)
     holdout: list[str] = Field(default_factory=list)
     chunk_runs: WholeNumber | None = Field(None, ge=1, le=10_000)
 
-    @field_validator("parameters")
-    @classmethod
-    def _priors(cls, value: dict[str, Any]) -> dict[str, Dist]:
-        priors = {key: to_dist(prior) for key, prior in value.items()}
-        for key, prior in priors.items():
-            if prior.discrete:
-                raise ValueError(f"{key}: a prior must be continuous, not {prior.describe()}")
-        return priors
-
     def priors(self) -> dict[str, Dist]:
         """The priors by key path (validated :class:`Dist` objects)."""
-        return dict(self.parameters)
+        return {key: prior for key, prior in self.parameters.items() if isinstance(prior, Dist)}
 
     def fitted(self) -> list[str]:
         """The targets of the fit (not held out), in file order."""
@@ -171,11 +164,20 @@ def check_calibration(loaded: LoadedCalibration) -> None:
     problems: list[Problem] = []
     for key, prior in spec.priors().items():
         where = ("parameters", key)
+        if prior.discrete:
+            problems.append(
+                document.problem(
+                    where, f"a prior must be a continuous distribution, not {prior.describe()}"
+                )
+            )
+            continue
         if not _resolved_has(resolved, key.split(".")):
             hint = _did_you_mean(key, _key_paths(resolved))
             problems.append(
                 document.problem(
-                    where, f"'{key}' is not a key of the base scenario {spec.base}{hint}", False
+                    where,
+                    f"'{key}' is not a key of the base scenario {spec.base}{hint}",
+                    value=False,
                 )
             )
             continue
@@ -213,10 +215,12 @@ def check_calibration(loaded: LoadedCalibration) -> None:
             continue
         outcome = target.outcome or name
         if outcome not in numeric:
-            where = ("targets", name, "outcome") if target.outcome else ("targets", name)
+            at: tuple[str, ...] = (
+                ("targets", name, "outcome") if target.outcome else ("targets", name)
+            )
             problems.append(
                 document.problem(
-                    where,
+                    at,
                     f"'{outcome}' is not a numeric outcome of the model"
                     f"{_did_you_mean(outcome, numeric)}",
                     value=target.outcome is not None,

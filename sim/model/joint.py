@@ -52,8 +52,6 @@ class ValuesModel:
     Picklable: the scenario's type and data travel; the last built model is a cache.
     """
 
-    name = "values"
-
     def __init__(
         self, base_type: type[BaseModel], base_data: dict[str, Any], source_dir: Path | None
     ) -> None:
@@ -61,6 +59,8 @@ class ValuesModel:
         data.pop("parameters_from", None)
         self.base_type = base_type
         self.base_data = data
+        # The base model's name, as its scenario gives it (these are its replications).
+        self.name = str(data.get("model") or "standoff")
         self.source_dir = source_dir
         self._cache: tuple[Any, Model] | None = None
         self._base: Model | None = None
@@ -110,8 +110,6 @@ class ValuesModel:
 
 class JointModel(ValuesModel):
     """A scenario's ``parameters_from``: each replication runs one weighted particle."""
-
-    name = "joint"
 
     def __init__(
         self,
