@@ -341,6 +341,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim import api
+    from sim.calibration import looks_like_calibration
     from sim.scenario import load_document
     from sim.sweeps import looks_like_sweep
     from sim.sweeps.design import build_design
@@ -348,6 +349,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     for path in args.files:
         try:
+            if looks_like_calibration(load_document(path).data):
+                calibration = api.load_calibration(path).spec
+                print(
+                    f"{path}: ok (calibration {calibration.name!r}, {calibration.method}, "
+                    f"{len(calibration.parameters)} parameters, {len(calibration.targets)} "
+                    f"targets, {len(calibration.holdout)} held out)"
+                )
+                continue
             if looks_like_sweep(load_document(path).data):
                 loaded = api.load_sweep(path)
                 points = build_design(loaded.spec).points

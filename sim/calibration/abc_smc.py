@@ -12,8 +12,9 @@ a simulation with summaries ``s`` is accepted with probability
 ``sd_j`` its stated error. At ``h = 1`` the accepted particles are exact draws from the
 posterior under Gaussian observation error of sd ``sd_j`` (with one simulation per particle,
 the model's own noise is integrated over, as in pseudo-marginal MCMC). Populations run at a
-decreasing ``h`` (a quantile of the previous population's ``sqrt(D)``, never below 1) and the
-calibration stops after the population at ``h = 1`` (or at ``max_populations`` or
+decreasing ``h`` (a quantile of the previous population's ``sqrt(D)``, at most a set ratio of
+the previous ``h`` so that a model whose own noise dominates still gets there, never below 1)
+and the calibration stops after the population at ``h = 1`` (or at ``max_populations`` or
 ``min_acceptance``, which it then reports as not having reached the exact target).
 
 A proposal outside the prior's support counts as a rejected attempt (it is not redrawn), so
@@ -24,6 +25,7 @@ the generator it is given.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -127,13 +129,20 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float | np.nda
     return np.interp(q, cumulative, v)
 
 
-def next_tolerance(d: np.ndarray, weights: np.ndarray, quantile: float) -> float:
-    """The next population's ``h``: the weighted ``quantile`` of ``sqrt(D)``, at least 1."""
+def next_tolerance(
+    d: np.ndarray,
+    weights: np.ndarray,
+    quantile: float,
+    previous: float = math.inf,
+    max_ratio: float = 1.0,
+) -> float:
+    """The next population's ``h``: the weighted ``quantile`` of ``sqrt(D)`` over the previous
+    population, at most ``max_ratio`` times the ``previous`` ``h``, and at least 1."""
     finite = np.isfinite(d)
     if not finite.any():
-        return float("inf")
+        return max(1.0, previous * max_ratio)
     value = float(weighted_quantile(np.sqrt(d[finite]), weights[finite], quantile))
-    return max(1.0, value)
+    return max(1.0, min(value, previous * max_ratio))
 
 
 def effective_sample_size(weights: np.ndarray) -> float:

@@ -324,7 +324,13 @@ def run_populations(
             tolerance = math.inf
             chol = None
         else:
-            tolerance = abc_smc.next_tolerance(previous.distances, previous.weights, spec.quantile)
+            tolerance = abc_smc.next_tolerance(
+                previous.distances,
+                previous.weights,
+                spec.quantile,
+                previous.tolerance,
+                spec.max_tolerance_ratio,
+            )
             chol = abc_smc.kernel_cholesky(previous.theta, previous.weights)
         accepted_theta: list[np.ndarray] = []
         accepted_d: list[np.ndarray] = []

@@ -77,6 +77,13 @@ class CalibrationSpec(_Section):
         description="Each population's tolerance: this quantile of the previous population's "
         "distances (never below 1, the exact target).",
     )
+    max_tolerance_ratio: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Each population's tolerance is at most this times the previous one, so a "
+        "model whose own noise dominates still gets to the exact target (tolerance 1).",
+    )
     seed: WholeNumber = Field(0, ge=0, le=MAX_SEED)
     parameters: dict[str, Distribution] = Field(
         min_length=1, description="Priors over key paths of the base scenario."
