@@ -60,6 +60,7 @@ SIM_WRITES = frozenset(
         "calibration.json",
         "posterior.yaml",
         "calibration.yaml",
+        "predictive.parquet",
     }
 )
 

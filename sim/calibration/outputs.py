@@ -6,10 +6,12 @@ that runs from the posterior.
 - ``populations.parquet``: per population its tolerance (the multiple of the observation
   errors' sd of its acceptance kernel; inf for the prior), acceptance rate, effective sample
   size, proposals, runs and failed runs;
+- ``predictive.parquet``: the model's value of each target in a fresh run at each particle of
+  the last population (with its weight): the posterior-predictive distribution;
 - ``calibration.json``: per parameter the prior and the posterior mean, sd and 5/50/95%
   quantiles; per target the posterior-predictive mean and 90% interval (the model's value at a
   posterior particle plus the observation's Gaussian error) and whether the observation lies in
-  it (held-out targets marked);
+  it, and the observation's quantile in it (held-out targets marked);
 - ``posterior.yaml``: a scenario that extends the base and draws the calibrated parameters
   jointly from ``posterior.parquet`` (``parameters_from``);
 - ``calibration.yaml``, ``base.resolved.yaml``, ``manifest.json``: provenance.
@@ -50,6 +52,19 @@ def posterior_table(result: Calibration) -> pa.Table:
             for name, values in columns.items()
         }
     )
+
+
+def predictive_table(result: Calibration) -> pa.Table:
+    """``predictive.parquet``: each particle of the last population, its weight and the
+    model's value of each target in a fresh run at it (NaN where the run gave none)."""
+    final = result.populations[-1]
+    columns: dict[str, pa.Array] = {
+        "particle": pa.array(range(len(final.theta)), type=pa.int64()),
+        "weight": pa.array(final.weights, type=pa.float64()),
+    }
+    for column, name in enumerate(result.loaded.spec.targets):
+        columns[name] = pa.array(result.predictive[:, column], type=pa.float64())
+    return pa.table(columns)
 
 
 def populations_table(result: Calibration) -> pa.Table:
@@ -124,8 +139,10 @@ def calibration_summary(result: Calibration) -> dict[str, Any]:
             ).ravel()
             noisy_w = np.repeat(w / ERROR_DRAWS, ERROR_DRAWS)
             lo, hi = weighted_quantile(noisy, noisy_w, np.array([0.05, 0.95]))
+            below = float(noisy_w[noisy <= target.observed].sum())
             entry.update(
                 predictive_mean=model["mean"],
+                observed_quantile=below,
                 predictive_p05=float(lo),
                 predictive_p95=float(hi),
                 model_p05=model["p05"],
@@ -191,6 +208,7 @@ def write_calibration_folder(result: Calibration, final_dir: Path, command: list
     files: dict[str, Any] = {
         "posterior.parquet": posterior_table(result),
         "populations.parquet": populations_table(result),
+        "predictive.parquet": predictive_table(result),
         "calibration.json": calibration_summary(result),
         "posterior.yaml": posterior_scenario(result, final_dir),
         "calibration.yaml": Path(loaded.document.path).read_text(encoding="utf-8"),
