@@ -240,3 +240,29 @@ def test_the_cli_writes_the_folder_and_prints_the_fit(tmp_path: Path, cli: objec
     assert folder_kind(tmp_path / "out" / "conj") == "calibration"
     opened = sim.CalibrationResult.open(tmp_path / "out" / "conj")
     assert opened.summary["calibration"] == "conj"
+
+
+def test_ctrl_c_keeps_the_finished_chunks_and_says_how_to_resume(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_calibration(tmp_path, particles=100, extra="chunk_runs: 20\n")
+    original = calibration_run.WorkFolder.write
+    calls = {"n": 0}
+
+    def write_then_stop(self: calibration_run.WorkFolder, *args: object) -> None:
+        original(self, *args)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(calibration_run.WorkFolder, "write", write_then_stop)
+    out = tmp_path / "out"
+    status, _, err = cli("calibrate", path, "--out", out, "--workers", "1", "--quiet")  # type: ignore[operator]
+    assert status == 130
+    assert "3 finished chunk(s) are saved" in err and "--resume" in err
+    monkeypatch.setattr(calibration_run.WorkFolder, "write", original)
+    status, _, err = cli(  # type: ignore[operator]
+        "calibrate", path, "--out", out, "--workers", "1", "--quiet", "--resume"
+    )
+    assert status == 0, err
+    assert "from the interrupted run" in err
