@@ -266,3 +266,13 @@ def test_ctrl_c_keeps_the_finished_chunks_and_says_how_to_resume(
     )
     assert status == 0, err
     assert "from the interrupted run" in err
+
+
+def test_the_dask_executor_gives_the_same_posterior(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    path = write_calibration(tmp_path, particles=100)
+    local = sim.calibrate(path, out=tmp_path / "local", workers=1)
+    dask = sim.calibrate(path, out=tmp_path / "dask", workers=2, executor="dask")
+    a, b = posterior(local.folder), posterior(dask.folder)
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
