@@ -60,7 +60,12 @@ class ValuesModel:
         self.base_type = base_type
         self.base_data = data
         # The base model's name, as its scenario gives it (these are its replications).
-        self.name = str(data.get("model") or "standoff")
+        if data.get("model"):
+            self.name = str(data["model"])
+        else:
+            from sim.model.registry import default_model
+
+            self.name = default_model().name
         self.source_dir = source_dir
         self._cache: tuple[Any, Model] | None = None
         self._base: Model | None = None
