@@ -489,9 +489,11 @@ def calibrate(
     )
 
 
-#: Acceptance rate assumed by the dry run for the populations after the prior's (with the
-#: default quantile 0.5 the rates seen are typically 0.3-0.5).
-ASSUMED_ACCEPTANCE = 0.35
+#: Accepted particles per run the dry run assumes after the prior's population: typical of a
+#: model whose summaries the parameters control (0.35 with the default quantile 0.5), and of
+#: one whose own noise dominates near tolerance 1 (0.03: the case calibration's last ones).
+TYPICAL_ACCEPTANCE = 0.35
+SLOW_ACCEPTANCE = 0.03
 
 
 def plan(loaded: LoadedCalibration, workers: int, *, probe_seconds: float = 2.0) -> str:
@@ -529,17 +531,19 @@ def plan(loaded: LoadedCalibration, workers: int, *, probe_seconds: float = 2.0)
         probed += 1
     seconds = (time.perf_counter() - started) / probed
     n = spec.particles
-    later = math.ceil(n / ASSUMED_ACCEPTANCE)
-    most = n + (spec.max_populations - 1) * later + n
-    typical = n + min(spec.max_populations - 1, 4) * later + n
+    typical_later = math.ceil(n / TYPICAL_ACCEPTANCE)
+    slow_later = math.ceil(n / SLOW_ACCEPTANCE)
+    typical = n + min(spec.max_populations - 1, 4) * typical_later + n
+    slow = n + (spec.max_populations - 1) * slow_later + n
     return (
         f"calibration {spec.name}: abc-smc, {len(spec.parameters)} parameters, "
         f"{len(spec.fitted())} targets fitted, {len(spec.holdout)} held out; "
         f"{n:,} particles per population, at most {spec.max_populations} populations\n"
         f"timing run: {probed} runs at prior particles, {seconds * 1000:.2f} ms/run\n"
-        f"runs: {n:,} for the prior, about {later:,} per later population (at an acceptance "
-        f"rate of {ASSUMED_ACCEPTANCE}), {n:,} posterior-predictive: about {typical:,} for 5 "
-        f"populations, at most about {most:,}\n"
-        f"estimate: about {duration(seconds * typical / workers)} for 5 populations, at most "
-        f"about {duration(seconds * most / workers)}, on {workers} worker(s)"
+        f"runs: {n:,} for the prior and {n:,} posterior-predictive; per later population about "
+        f"{typical_later:,} (acceptance {TYPICAL_ACCEPTANCE} per run) to {slow_later:,} (a noisy "
+        f"model, {SLOW_ACCEPTANCE})\n"
+        f"estimate: about {duration(seconds * typical / workers)} ({typical:,} runs, 5 "
+        f"populations) to {duration(seconds * slow / workers)} ({slow:,} runs, "
+        f"{spec.max_populations} populations of a noisy model) on {workers} worker(s)"
     )
