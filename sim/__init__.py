@@ -7,6 +7,7 @@ The Python API (see :mod:`sim.api` and the README):
   ``.series``, ``.to_pandas()``, ``.save(folder)``, ``RunResult.open(folder)``);
   :func:`plan_run` estimates its time and memory first (``sim run --dry-run``);
 - :func:`sweep` a parameter sweep into a :class:`SweepResult`;
+- :func:`calibrate` parameters to observed figures (ABC-SMC) into a :class:`CalibrationResult`;
 - :func:`compare` two runs (a :class:`Comparison`), :func:`report` a folder as HTML,
   :func:`discover` the parameter ranges behind an outcome (PRIM).
 
@@ -19,14 +20,18 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from sim.api import (
+        CalibrationResult,
         Comparison,
         RunPlan,
         RunResult,
         SweepResult,
+        calibrate,
         compare,
         discover,
         load,
+        load_calibration,
         load_sweep,
+        plan_calibration,
         plan_run,
         plan_sweep,
         report,
@@ -36,14 +41,18 @@ if TYPE_CHECKING:
     from sim.errors import InputError, Problem
 
 _API = (
+    "CalibrationResult",
     "Comparison",
     "RunPlan",
     "RunResult",
     "SweepResult",
+    "calibrate",
     "compare",
     "discover",
     "load",
+    "load_calibration",
     "load_sweep",
+    "plan_calibration",
     "plan_run",
     "plan_sweep",
     "report",
@@ -68,6 +77,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "CalibrationResult",
     "Comparison",
     "InputError",
     "Problem",
@@ -75,10 +85,13 @@ __all__ = [
     "RunResult",
     "SweepResult",
     "__version__",
+    "calibrate",
     "compare",
     "discover",
     "load",
+    "load_calibration",
     "load_sweep",
+    "plan_calibration",
     "plan_run",
     "plan_sweep",
     "report",

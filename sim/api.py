@@ -46,9 +46,11 @@ if TYPE_CHECKING:
     from sim.sweeps import LoadedSweep
 
 __all__ = [
+    "CalibrationResult",
     "Comparison",
     "RunResult",
     "SweepResult",
+    "calibrate",
     "compare",
     "discover",
     "load",
@@ -725,3 +727,130 @@ def discover(
     if write:
         write_discovery(folder, found.entry)
     return {**found.entry, "notes": list(found.notes)}
+
+
+# -- calibration ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CalibrationResult:
+    """A calibration folder: ``posterior.parquet``, ``populations.parquet``,
+    ``calibration.json`` (``summary``) and ``posterior.yaml`` (a scenario drawing the calibrated
+    parameters jointly from the posterior)."""
+
+    folder: Path
+    summary: dict[str, Any]
+    elapsed_seconds: float = 0.0
+    workers: int = 1
+    resumed_runs: int = 0
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("calibration", self.folder.name))
+
+    def posterior(self, population: int | None = None) -> pa.Table:
+        """The particles of every population, or of one (``-1``: the last)."""
+        import pyarrow.compute as pc
+
+        table = _read_parquet(self.folder / "posterior.parquet")
+        if population is None:
+            return table
+        if population < 0:
+            population = int(pc.max(table.column("population")).as_py()) + 1 + population
+        return table.filter(pc.equal(table.column("population"), population))
+
+    def populations(self) -> pa.Table:
+        return _read_parquet(self.folder / "populations.parquet")
+
+    @property
+    def scenario_path(self) -> Path:
+        """``posterior.yaml``: run it like any scenario (``sim.run(result.scenario_path)``)."""
+        return self.folder / "posterior.yaml"
+
+    def table(self) -> str:
+        """The fit's headline, as ``sim calibrate`` prints it."""
+        from sim.calibration.outputs import format_calibration
+
+        return format_calibration(self.summary)
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str]) -> CalibrationResult:
+        """A calibration folder read back (:class:`InputError` if it is not one)."""
+        from sim.files import folder_kind
+
+        path = Path(folder)
+        folder_kind(path, ("calibration",))
+        return cls(path, _read_json(path / "calibration.json"))
+
+
+def load_calibration(path: str | os.PathLike[str]) -> Any:
+    """Read and check a calibration file and its base scenario (:class:`InputError` on any
+    problem); returns a :class:`sim.calibration.LoadedCalibration`."""
+    from sim.calibration import load_calibration as load
+
+    return load(Path(path))
+
+
+def plan_calibration(calibration_or_path: Any, workers: int | None = None) -> str:
+    """What a calibration would do and about how long it would take, as text (``sim
+    calibrate --dry-run``): a short timing run; writes nothing."""
+    from sim.calibration import LoadedCalibration
+    from sim.calibration.run import plan
+
+    loaded = (
+        calibration_or_path
+        if isinstance(calibration_or_path, LoadedCalibration)
+        else load_calibration(calibration_or_path)
+    )
+    return plan(loaded, workers or os.cpu_count() or 1)
+
+
+def calibrate(
+    calibration_or_path: Any,
+    out: str | os.PathLike[str] = "results",
+    workers: int | None = None,
+    executor: str = "local",
+    progress: bool = False,
+    *,
+    scheduler: str | None = None,
+    resume: bool = False,
+    command: Sequence[str] | None = None,
+) -> CalibrationResult:
+    """Run (or, with ``resume``, continue) the calibration file ``calibration_or_path`` (ABC-SMC,
+    see :mod:`sim.calibration.abc_smc`) into ``out/NAME/``; returns the folder as a
+    :class:`CalibrationResult`. The posterior is the same whatever ``workers`` and
+    ``executor``, and after a resume; a simulation that raises is a rejected particle."""
+    from sim.calibration import LoadedCalibration
+    from sim.calibration.outputs import calibration_summary, write_calibration_folder
+    from sim.calibration.run import calibrate as run_calibration
+    from sim.calibration.run import default_progress
+    from sim.files import check_replaceable, output_folder
+
+    loaded = (
+        calibration_or_path
+        if isinstance(calibration_or_path, LoadedCalibration)
+        else load_calibration(calibration_or_path)
+    )
+    parent = output_folder(out, "out")
+    final_dir = parent / loaded.spec.name
+    check_replaceable(final_dir)
+    result = run_calibration(
+        loaded,
+        out=parent,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        resume=resume,
+        progress=default_progress if progress else None,
+    )
+    write_calibration_folder(result, final_dir, list(command or ["sim.calibrate"]))
+    from sim.calibration.run import WorkFolder
+
+    WorkFolder(parent / f".{loaded.spec.name}.calibration").remove()
+    return CalibrationResult(
+        final_dir,
+        calibration_summary(result),
+        result.elapsed_seconds,
+        result.workers,
+        result.resumed_runs,
+    )

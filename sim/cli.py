@@ -1,5 +1,5 @@
-"""The command line: ``sim run``, ``validate``, ``params``, ``sweep``, ``compare``, ``report``,
-``discover``.
+"""The command line: ``sim run``, ``validate``, ``params``, ``sweep``, ``calibrate``, ``compare``,
+``report``, ``discover``.
 
 Parsing and printing over the Python API (:mod:`sim.api`), nothing else: each command parses
 its arguments, calls the API and prints what it returns. Failures map to exit codes in one
@@ -212,6 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_arguments(sweep)
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit a scenario's uncertain parameters to observed figures (ABC-SMC)",
+    )
+    calibrate.add_argument("calibration", type=Path, help="calibration YAML file")
+    _add_common_arguments(calibrate, "calibration")
+    calibrate.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run of this calibration"
+    )
+    calibrate.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the runs and an estimated time (from a short timing run); run nothing",
+    )
+    _add_executor_arguments(calibrate)
+    calibrate.add_argument("--quiet", action="store_true", help="no progress bars")
+
     discover = commands.add_parser(
         "discover",
         help="scenario discovery (PRIM): the parameter ranges where an outcome is likely "
@@ -376,6 +393,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim import api
+    from sim.calibration import looks_like_calibration
     from sim.scenario import load_document
     from sim.sweeps import looks_like_sweep
     from sim.sweeps.design import build_design
@@ -383,6 +401,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     for path in args.files:
         try:
+            if looks_like_calibration(load_document(path).data):
+                calibration = api.load_calibration(path).spec
+                print(
+                    f"{path}: ok (calibration {calibration.name!r}, {calibration.method}, "
+                    f"{len(calibration.parameters)} parameters, {len(calibration.targets)} "
+                    f"targets, {len(calibration.holdout)} held out)"
+                )
+                continue
             if looks_like_sweep(load_document(path).data):
                 loaded = api.load_sweep(path)
                 points = build_design(loaded.spec).points
@@ -477,6 +503,60 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim import api
+    from sim.calibration.run import WorkFolder
+    from sim.files import check_replaceable
+
+    _check_executor(args)
+    loaded = api.load_calibration(args.calibration)
+    if args.dry_run:
+        print(api.plan_calibration(loaded, args.workers))
+        return EXIT_OK
+    _check_out(args.out)
+    check_replaceable(args.out / loaded.spec.name)
+    work = WorkFolder(args.out / f".{loaded.spec.name}.calibration")
+    resume_hint = f"continue with: sim calibrate {args.calibration} --resume"
+    try:
+        result = api.calibrate(
+            loaded,
+            out=args.out,
+            workers=args.workers,
+            executor=args.executor,
+            progress=not args.quiet,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            command=["sim", *args.argv],
+        )
+    except KeyboardInterrupt:
+        saved = work.chunks() if work.exists() else 0
+        print(
+            f"\ninterrupted: {saved} finished chunk(s) are saved in {work.path}; {resume_hint}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except InputError:
+        raise
+    except Exception as error:
+        if work.exists():
+            print(
+                f"sim: error: {type(error).__name__}: {error}\n"
+                f"finished chunks are saved in {work.path}; {resume_hint}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+        raise
+    print(
+        f"{result.summary['runs']:,} runs ({result.summary['failed_runs']:,} failed"
+        + (f", {result.resumed_runs:,} from the interrupted run" if result.resumed_runs else "")
+        + f") in {result.elapsed_seconds:.1f} s; wrote {result.folder}/",
+        file=sys.stderr,
+    )
+    if not args.quiet:
+        print(result.table())
+    return EXIT_OK
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim import api
 
@@ -530,6 +610,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "params": cmd_params,
     "sweep": cmd_sweep,
+    "calibrate": cmd_calibrate,
     "compare": cmd_compare,
     "discover": cmd_discover,
     "report": cmd_report,

@@ -59,6 +59,8 @@ SIM_WRITES = frozenset(
         "populations.parquet",
         "calibration.json",
         "posterior.yaml",
+        "calibration.yaml",
+        "predictive.parquet",
     }
 )
 

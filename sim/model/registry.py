@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from sim.errors import InputError
 from sim.model.interface import Model
@@ -99,9 +99,63 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scen
     document = apply_overrides(load_document(path), overrides)
     definition = _definition(document.data.get("model"))
     if definition is not None:
-        return validate(document, definition.schema), document
-    scenario = validate(document, UserScenario)
-    return _check_user_model(scenario, document), document
+        scenario: ScenarioBase = validate(document, definition.schema)
+    else:
+        scenario = _check_user_model(validate(document, UserScenario), document)
+    if scenario.parameters_from is not None:
+        scenario = _check_parameters_from(scenario, document)
+    return scenario, document
+
+
+def _check_parameters_from(scenario: ScenarioBase, document: Document) -> ScenarioBase:
+    """Resolve ``parameters_from.file`` to an absolute path (relative to the file that set it)
+    and check its table: readable, and every column a key path whose values are valid here."""
+    from sim.model.joint import read_particles, set_values
+
+    source = scenario.parameters_from
+    assert source is not None
+    where = ("parameters_from", "file")
+    written_in = document.locate(where, value=True).file
+    base = document.path.parent if written_in == OVERRIDE_FILE else Path(written_in).parent
+    path = (base / source.file).resolve()
+    if not path.is_file():
+        raise InputError([document.problem(where, f"no such file: {os.path.normpath(path)}")])
+    try:
+        keys, values, _ = read_particles(path, source.weights, source.population)
+    except ValueError as error:
+        raise InputError([document.problem(where, str(error))]) from None
+    data = scenario.model_dump(mode="json", by_alias=True)
+    data.pop("parameters_from")
+    problems = []
+    for column, key in enumerate(keys):
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            problems.append(
+                document.problem(
+                    where,
+                    f"column '{key}' of {path.name} is not a key of this scenario",
+                )
+            )
+            continue
+        for value in (values[:, column].min(), values[:, column].max()):
+            try:
+                type(scenario).model_validate(set_values(data, {key: float(value)}))
+            except ValidationError as error:
+                first = error.errors()[0]["msg"].removeprefix("Value error, ")
+                problems.append(
+                    document.problem(
+                        where,
+                        f"column '{key}' of {path.name}: {float(value):g} is invalid: {first}",
+                    )
+                )
+                break
+    if problems:
+        raise InputError(problems)
+    resolved = source.model_copy(update={"file": str(path)})
+    document.data.setdefault("parameters_from", {})["file"] = str(path)
+    return scenario.model_copy(update={"parameters_from": resolved})
 
 
 def _check_user_model(scenario: UserScenario, document: Document) -> UserScenario:
@@ -139,6 +193,13 @@ def build_model(scenario: BaseModel, source_dir: Path | None = None) -> Model:
     ``source_dir``. Raises :class:`sim.model.user.ModelImportError` if the user model cannot be
     imported or is not callable; TypeError for anything else.
     """
+    source = getattr(scenario, "parameters_from", None)
+    if source is not None:
+        from sim.model.joint import JointModel, read_particles
+
+        keys, values, weights = read_particles(Path(source.file), source.weights, source.population)
+        data = scenario.model_dump(mode="json", by_alias=True)
+        return JointModel(type(scenario), data, source_dir, keys, values, weights)
     if isinstance(scenario, UserScenario):
         from sim.model.user import UserModel
 

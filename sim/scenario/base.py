@@ -9,13 +9,13 @@ read as a count. Sizes are bounded by the limits of :mod:`sim.limits`.
 from __future__ import annotations
 
 import numbers
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from sim.limits import MAX_NAME_LENGTH, MAX_REPLICATIONS, MAX_SEED
 
-__all__ = ["NAME_PATTERN", "ScenarioBase", "Section", "WholeNumber"]
+__all__ = ["NAME_PATTERN", "ParametersFrom", "ScenarioBase", "Section", "WholeNumber"]
 
 
 def _numpy_integer(value: Any) -> Any:
@@ -40,6 +40,18 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
+class ParametersFrom(Section):
+    """A joint source of parameter values: a calibration's posterior (one weighted particle
+    per replication; every column but ``population``, ``particle`` and the weights is a key
+    path of this scenario)."""
+
+    file: str = Field(description="A Parquet table of particles, relative to this file.")
+    weights: str | None = Field("weight", description="Its weight column (null: equal).")
+    population: Literal["last"] | WholeNumber = Field(
+        "last", description="Which population of the table (`last`: the final one)."
+    )
+
+
 class ScenarioBase(Section):
     """What every scenario has, whichever model it runs: its name, seed and replications."""
 
@@ -58,3 +70,9 @@ class ScenarioBase(Section):
         0, ge=0, le=MAX_SEED, description="Root of every random stream of the run."
     )
     replications: WholeNumber = Field(1000, ge=1, le=MAX_REPLICATIONS)
+    parameters_from: ParametersFrom | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description="Draw the key paths of a posterior table jointly: each replication runs "
+        "one particle, picked by weight (see `sim calibrate`).",
+    )
