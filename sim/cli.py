@@ -82,6 +82,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _replications(text: str) -> int:
+    from sim.limits import MAX_REPLICATIONS
+
+    value = _positive_int(text)
+    if value > MAX_REPLICATIONS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_REPLICATIONS:,}, got {value:,}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -159,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-n",
         "--replications",
-        type=_positive_int,
+        type=_replications,
         help="replications (default: the scenario's `replications`)",
     )
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's `seed`)")
@@ -175,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--max-replications",
-        type=_positive_int,
+        type=_replications,
         metavar="N",
         help="with --precision: stop at N replications (default: 20 x the first batch)",
     )
