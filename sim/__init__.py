@@ -98,3 +98,8 @@ __all__ = [
     "run",
     "sweep",
 ]
+
+
+def __dir__() -> list[str]:
+    """The API's names too (tab completion in notebooks), though they load lazily."""
+    return sorted(set(globals()) | set(__all__))

@@ -22,6 +22,7 @@ unless asked for a progress bar.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,32 @@ __all__ = [
 RUN_FILES = ("runs.parquet", "summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 
 
+def _not_in_a_worker(function: str) -> None:
+    """Refuse to start work from a worker process that is importing the user's script again
+    (a script without ``if __name__ == "__main__":``): say what to do instead of crashing."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None and "__mp_main__" in sys.modules:
+        raise RuntimeError(
+            f"sim.{function} was called while a worker process imported your script again: "
+            f'put the calls to sim under `if __name__ == "__main__":` (worker processes '
+            "import the main script, as everywhere in Python's multiprocessing)"
+        )
+
+
+#: The most worker processes a run may ask for.
+MAX_WORKERS = 4096
+
+
+def _check_workers(workers: int | None, executor: object) -> None:
+    """Bad ``workers`` or executor name: an :class:`InputError`, as on the command line."""
+    if workers is not None:
+        check_argument(workers, "workers", 1, MAX_WORKERS)
+    if isinstance(executor, str) and executor not in ("local", "dask"):
+        message = f"expected 'local' or 'dask' (or an executor object), got {executor!r}"
+        raise InputError([Problem(ARGUMENTS, 1, 1, "executor", message)])
+
+
 def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> ScenarioBase:
     """Read, merge (``extends``), override and validate a scenario file.
 
@@ -70,6 +97,8 @@ def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenari
     validated scenario (a pydantic model of its model's schema, every default filled in).
     Raises :class:`InputError` with every problem found.
     """
+    if isinstance(overrides, str):
+        overrides = [overrides]
     scenario, _ = load_scenario(Path(path), list(overrides))
     return scenario
 
@@ -127,14 +156,17 @@ class RunResult:
     def save(self, folder: str | os.PathLike[str], *, command: Sequence[str] | None = None) -> Path:
         """Write the run folder ``folder`` atomically (the files ``sim run`` writes); returns it.
 
-        An existing folder is replaced whole. ``command`` is recorded in ``manifest.json``.
+        An existing folder is replaced whole if everything in it is something ``sim`` writes
+        (else :class:`InputError`, nothing written). ``command`` is recorded in
+        ``manifest.json``.
         """
+        from sim.files import output_folder
         from sim.results import make_manifest
         from sim.results.run_folder import write_run
 
         if self.scenario is None:
             raise ValueError("this result has no scenario to save (it was opened from a folder)")
-        target = Path(folder)
+        target = output_folder(folder, "folder")
         extra = {"precision": self.precision.manifest_entry()} if self.precision else None
         write_run(
             target,
@@ -262,9 +294,11 @@ def run(
     The result equals, table for table, the folder ``sim run`` writes for the same scenario and
     seed, whatever ``workers`` and ``executor`` are.
     """
+    _not_in_a_worker("run")
     from sim.results.summary import series_bands, summarize
     from sim.runner import run_replications
 
+    _check_workers(workers, executor)
     scenario, model = _run_model(scenario_or_path, replications, seed)
     count = int(scenario.replications)  # type: ignore[attr-defined]
     root_seed = int(scenario.seed)  # type: ignore[attr-defined]
@@ -552,6 +586,8 @@ def sweep(
     An interrupted sweep keeps its finished chunks; ``resume=True`` continues it to the same
     result. Runs that raise are recorded (``error``) and the sweep goes on.
     """
+    _not_in_a_worker("sweep")
+    _check_workers(workers, executor)
     from sim.files import output_folder
     from sim.sweeps import LoadedSweep as Loaded
     from sim.sweeps import run_sweep
@@ -689,17 +725,22 @@ def compare(
     return Comparison(result)
 
 
-def _folder_of(value: RunResult | SweepResult | str | os.PathLike[str]) -> Path:
-    if isinstance(value, RunResult | SweepResult):
-        if value.folder is None:
-            raise ValueError("this result is in memory only: save it first (result.save(folder))")
-        return Path(value.folder)
-    return Path(value)
+def _folder_of(value: Any) -> Path:
+    """The folder of a result (a run saved or opened, a sweep, a calibration) or a path."""
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    folder = getattr(value, "folder", None)
+    if folder is None and isinstance(value, RunResult):
+        raise ValueError("this result is in memory only: save it first (result.save(folder))")
+    if folder is None:
+        raise TypeError(f"expected a result or a folder, not {type(value).__name__}")
+    return Path(folder)
 
 
-def report(result_or_folder: RunResult | SweepResult | str | os.PathLike[str]) -> Path:
-    """Write ``plots/`` and a self-contained ``report.html`` into a run or sweep folder (a
-    saved :class:`RunResult`, a :class:`SweepResult`, or a path); returns the HTML's path."""
+def report(result_or_folder: Any) -> Path:
+    """Write ``plots/`` and a self-contained ``report.html`` into a run, sweep or calibration
+    folder (a saved :class:`RunResult`, a :class:`SweepResult`, a :class:`CalibrationResult`,
+    or a path); returns the HTML's path."""
     from sim.reporting import build_report
 
     return build_report(_folder_of(result_or_folder))
@@ -820,6 +861,8 @@ def calibrate(
     see :mod:`sim.calibration.abc_smc`) into ``out/NAME/``; returns the folder as a
     :class:`CalibrationResult`. The posterior is the same whatever ``workers`` and
     ``executor``, and after a resume; a simulation that raises is a rejected particle."""
+    _not_in_a_worker("calibrate")
+    _check_workers(workers, executor)
     from sim.calibration import LoadedCalibration
     from sim.calibration.outputs import calibration_summary, write_calibration_folder
     from sim.calibration.run import calibrate as run_calibration

@@ -303,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--format", choices=["table", "json"], default="table")
 
     report = commands.add_parser(
-        "report", help="plots and a self-contained report.html for a run or sweep folder"
+        "report",
+        help="plots and a self-contained report.html for a run, sweep or calibration folder",
     )
     report.add_argument("folder", type=Path, help="a run folder or a sweep folder")
 
@@ -338,6 +339,16 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def _resume_command(command: str, path: Path, out: Path) -> str:
+    """The command that continues an interrupted sweep or calibration (with its --out)."""
+    import shlex
+
+    words = ["sim", command, str(path)]
+    if out != Path("results"):
+        words += ["--out", str(out)]
+    return shlex.join([*words, "--resume"])
+
+
 def _check_out(out: Path) -> None:
     """Refuse an --out that cannot become a folder before spending time on the runs."""
     existing = out
@@ -348,6 +359,14 @@ def _check_out(out: Path) -> None:
             message = f"{str(out)!r} is a file, not a folder"
         else:
             message = f"cannot create the folder {str(out)!r}: {str(existing)!r} is a file"
+        raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)])
+    try:  # create it now: a folder that cannot be made fails before the runs, not after
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        message = f"cannot create the folder {str(out)!r}: {error.strerror or error}"
+        raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)]) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        message = f"cannot write into the folder {str(out)!r}: permission denied"
         raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)])
 
 
@@ -469,6 +488,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _check_out(args.out)
     check_replaceable(args.out / loaded.spec.name)
     work = WorkFolder.for_output(args.out / loaded.spec.name)
+    if args.resume and not work.exists():
+        print(
+            f"note: no interrupted run of this sweep in {work.path}: starting it", file=sys.stderr
+        )
     try:
         result = api.sweep(
             loaded,
@@ -484,7 +507,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         saved = len(work.done_chunks()) if work.exists() else 0
         print(
             f"\ninterrupted: {saved} finished chunk(s) are saved in {work.path}; "
-            f"continue with: sim sweep {args.sweep} --resume",
+            f"continue with: {_resume_command('sweep', args.sweep, args.out)}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
@@ -495,7 +518,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(
                 f"sim: error: {type(error).__name__}: {error}\n"
                 f"finished chunks are saved in {work.path}; "
-                f"continue with: sim sweep {args.sweep} --resume",
+                f"continue with: {_resume_command('sweep', args.sweep, args.out)}",
                 file=sys.stderr,
             )
             return EXIT_FAILURE
@@ -525,7 +548,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     _check_out(args.out)
     check_replaceable(args.out / loaded.spec.name)
     work = WorkFolder(args.out / f".{loaded.spec.name}.calibration")
-    resume_hint = f"continue with: sim calibrate {args.calibration} --resume"
+    resume_hint = f"continue with: {_resume_command('calibrate', args.calibration, args.out)}"
+    if args.resume and not work.exists():
+        print(f"note: no interrupted calibration in {work.path}: starting it", file=sys.stderr)
     try:
         result = api.calibrate(
             loaded,

@@ -215,7 +215,7 @@ def temporary_sibling(path: Path, tag: str = "tmp") -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
     """Whether a process with this PID exists (ours or another user's)."""
     if pid <= 0:
         return False
@@ -239,7 +239,7 @@ def remove_stale_siblings(path: Path) -> list[Path]:
     for tag in ("tmp", "old"):
         for sibling in parent.glob(f".{glob_escape(path.name)}.{tag}-*"):
             pid_text = sibling.name.rsplit(f".{tag}-", 1)[1].split("-", 1)[0]
-            if pid_text.isdigit() and not _running(int(pid_text)):
+            if pid_text.isdigit() and not process_running(int(pid_text)):
                 remove(sibling)
                 removed.append(sibling)
     return removed

@@ -135,3 +135,17 @@ def test_a_killed_sweeps_staging_folder_is_removed_by_the_next_sweep(tmp_path: P
     assert main(["sweep", str(sweep), "--out", str(tmp_path), "--workers", "1", "--quiet"]) == 0
     assert not stale.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.yaml", "tiny-sweep"]
+
+
+def test_series_stores_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    """A run's series go to a temporary `sim-series-PID-*` folder; one a killed run left (its
+    PID gone) is removed by the next run's store, a live one is kept."""
+    from sim.runner.series import remove_stale_stores
+
+    stale = tmp_path / f"sim-series-{dead_pid()}-abc"
+    stale.mkdir()
+    (stale / "0.f64").write_bytes(b"\0" * 64)
+    live = tmp_path / f"sim-series-{os.getpid()}-def"
+    live.mkdir()
+    assert remove_stale_stores(tmp_path) == [stale]
+    assert not stale.exists() and live.exists()

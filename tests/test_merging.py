@@ -364,3 +364,16 @@ def test_a_bad_merged_entry_is_reported_where_it_was_written(tmp_path: Path) -> 
     scenario, _ = load("parent.yaml")
     days = [period.from_day for period in scenario.incidents.schedule]  # type: ignore[attr-defined]
     assert days == [0, 17, 45, 90]
+
+
+def test_a_scenario_without_its_own_name_is_named_after_its_file() -> None:
+    """A name only inherited through extends is not the what-if's: it would write over the
+    results of the scenario it extends. The file's stem names it instead; --set still wins."""
+    from sim.model.registry import load_scenario as load
+
+    baseline = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    write("fee 60.yaml", f"extends: {baseline}\ndetention:\n  storage_fee_eur_per_day: 60\n")
+    assert load("fee 60.yaml")[0].name == "fee-60"
+    assert load("fee 60.yaml", ["name=mine"])[0].name == "mine"
+    write("named.yaml", f"extends: {baseline}\nname: named\n")
+    assert load("named.yaml")[0].name == "named"

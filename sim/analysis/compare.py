@@ -532,8 +532,31 @@ def compare_runs(a: RunFolder, b: RunFolder, *, unpaired: bool = False) -> dict[
     """The comparison of two loaded run folders (the JSON of ``sim compare --format json``).
 
     Paired when both seeds are known and equal, the runs have replications in common and
-    ``unpaired`` is False; ``diff`` is always B minus A.
+    ``unpaired`` is False; ``diff`` is always B minus A. Numerical warnings of the tests (a
+    near-constant difference: scipy's precision loss) stay inside: their results are reported
+    as computed, a non-finite one as null.
     """
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _compare_runs(a, b, unpaired=unpaired)
+
+
+def _compare_runs(a: RunFolder, b: RunFolder, *, unpaired: bool) -> dict[str, Any]:
+    if not set(a.columns) & set(b.columns):
+        raise InputError(
+            [
+                Problem(
+                    str(b.path),
+                    1,
+                    1,
+                    "",
+                    f"has no outcome in common with {a.path}: runs of different models "
+                    "cannot be compared",
+                )
+            ]
+        )
     rep_a, rep_b = a.replication_index(), b.replication_index()
     common, index_a, index_b = np.intersect1d(rep_a, rep_b, return_indices=True)
     same_seed = a.seed is not None and a.seed == b.seed

@@ -94,9 +94,14 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scen
     scenario file's folder), in the scenario and in ``document.data`` alike, and the model is
     imported to check it names a callable.
 
+    A ``name`` only inherited through ``extends`` is not the scenario's: the file's own name (its
+    stem) is used instead, so a what-if that forgets ``name:`` never writes over the results of
+    the scenario it extends.
+
     Raises :class:`sim.errors.InputError` with every problem found, each at its file and line.
     """
     document = apply_overrides(load_document(path), overrides)
+    _own_name(document, Path(path))
     definition = _definition(document.data.get("model"))
     if definition is not None:
         scenario: ScenarioBase = validate(document, definition.schema)
@@ -105,6 +110,20 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scen
     if scenario.parameters_from is not None:
         scenario = _check_parameters_from(scenario, document)
     return scenario, document
+
+
+def _own_name(document: Document, path: Path) -> None:
+    """Give a scenario whose file does not set ``name`` (it inherits one) its file's stem."""
+    import re
+
+    from sim.scenario.base import NAME_PATTERN
+
+    where = document.positions.get(("name",))
+    if where is None or where.file in (os.fspath(path), OVERRIDE_FILE):
+        return
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", path.stem).lstrip("._-") or "scenario"
+    if re.match(NAME_PATTERN, stem):
+        document.data["name"] = stem
 
 
 def _check_parameters_from(scenario: ScenarioBase, document: Document) -> ScenarioBase:

@@ -244,7 +244,9 @@ class LocalProcessExecutor(Executor):
                         raise RuntimeError(
                             "a worker process died while running the model (did the model "
                             "call os._exit, crash the interpreter, or run out of memory? "
-                            "was it killed?)"
+                            "was it killed? From a Python script: workers import the script "
+                            "again, so calls such as sim.run belong under "
+                            '`if __name__ == "__main__":`)'
                         ) from None
                     yield index, result
         finally:

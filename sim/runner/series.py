@@ -14,6 +14,7 @@ interpreter exit (Ctrl-C included); only a process killed outright (``kill -9``)
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,6 +23,24 @@ import numpy as np
 
 #: Bytes of one float64 value.
 ITEM = 8
+
+
+#: Temporary folders of series stores: ``sim-series-PID-RANDOM`` in the temporary directory.
+PREFIX = "sim-series-"
+
+
+def remove_stale_stores(folder: Path | None = None) -> list[Path]:
+    """Remove the series stores left in ``folder`` (default: the temporary directory) by
+    processes that are no longer running (a ``kill -9``); returns what was removed."""
+    from sim.files import process_running, remove
+
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        pid = path.name[len(PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not process_running(int(pid)):
+            remove(path)
+            removed.append(path)
+    return removed
 
 
 class SeriesStore(Mapping[str, np.ndarray]):
@@ -49,7 +68,8 @@ class SeriesStore(Mapping[str, np.ndarray]):
         if self.closed:
             raise ValueError("the series store is closed")
         if self._folder is None:
-            self._folder = tempfile.TemporaryDirectory(prefix="sim-series-")
+            remove_stale_stores()
+            self._folder = tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-")
         if name not in self._files:
             path = Path(self._folder.name) / f"{len(self._files)}.f64"
             self._files[name] = open(path, "w+b")  # noqa: SIM115 - closed in close()
