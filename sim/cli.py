@@ -460,9 +460,26 @@ def cmd_params(args: argparse.Namespace) -> int:
     from sim.model import scenario_params
 
     scenario = api.load(args.scenario, args.overrides)
+    joint: dict[str, str] = {}
+    source = scenario.parameters_from
+    if source is not None:
+        from sim.model.joint import read_particles
+
+        keys, _, weights = read_particles(Path(source.file), source.weights, source.population)
+        where = f"joint: one of {len(weights):,} particles of {Path(source.file).name}"
+        joint = dict.fromkeys(keys, where)
     rows = [("parameter", "drawn per", "unit", "value")]
+
+    def value(path: str, described: str) -> str:
+        if path in joint:
+            return joint[path]
+        inner = [key.removeprefix(path + ".") for key in joint if key.startswith(path + ".")]
+        if inner:
+            return f"{described}; {', '.join(inner)} {next(iter(joint.values()))}"
+        return described
+
     rows += [
-        (path, info.scope, info.unit, dist.describe())
+        (path, info.scope, info.unit, value(path, dist.describe()))
         for path, info, dist in scenario_params(scenario)
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]

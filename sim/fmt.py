@@ -109,7 +109,7 @@ def rounded_share(value: float | None, *, missing: str = "-") -> str:
     as ``<1%`` (so that it does not read as none)."""
     if value is None:
         return missing
-    if 0 < value < 0.005:
+    if 0 < value < 0.01 and f"{value:.0%}" == "0%":
         return "<1%"
     return f"{value:.0%}"
 

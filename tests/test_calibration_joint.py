@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import Cli
 
 import sim
 from sim.errors import InputError
@@ -109,3 +110,14 @@ def test_a_bad_posterior_table_is_refused_at_parameters_from(
     problem = caught.value.problems[0]
     assert problem.path == "parameters_from.file" and expected in problem.message
     assert problem.file == str(path) and problem.line == 4
+
+
+def test_params_says_which_parameters_come_from_the_posterior(cli: Cli) -> None:
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "baseline-calibrated.yaml"
+    status, out, _ = cli("params", scenario)
+    assert status == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    joint = "joint: one of 1,000 particles of calibration-posterior.parquet"
+    assert rows["evacuation.share"].endswith(joint)
+    assert rows["retrieval.decision_delay_days"].endswith(f"; mean {joint}")
+    assert joint not in rows["hold.probability"]

@@ -20,7 +20,6 @@ that runs from the posterior.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -175,13 +174,9 @@ def calibration_summary(result: Calibration) -> dict[str, Any]:
 def posterior_scenario(result: Calibration, final_dir: Path) -> str:
     """``posterior.yaml``: the base, extended, with its calibrated keys from the posterior."""
     spec = result.loaded.spec
-    base = result.loaded.base_path
-    try:
-        extends = os.path.relpath(base, final_dir.resolve())
-    except ValueError:  # another drive
-        extends = str(base)
-    if extends.split(os.sep).count("..") > 3:
-        extends = str(base)
+    # The base by its absolute path (as model_dir): the folder can be moved or copied anywhere
+    # on this machine and posterior.yaml still finds its base.
+    extends = str(Path(result.loaded.base_path).resolve())
     model_dir = getattr(result.loaded.base_scenario, "model_dir", None)
     # A user model's module is found next to the file that names it, not next to this one.
     model_line = f"model_dir: {model_dir}\n" if model_dir else ""

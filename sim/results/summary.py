@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from sim.fmt import fixed_formatter, percent
+from sim.fmt import fixed_formatter, percent, share
 from sim.model.interface import OutcomeSpec
 from sim.results.survival import is_event_day, survival_summary, valid_horizon
 
@@ -311,7 +311,7 @@ def format_summary_table(summary: dict[str, Any], specs: Sequence[OutcomeSpec]) 
         label = spec.name
         null_share = entry.get("null_share")
         if isinstance(null_share, float) and null_share > 0:
-            label += f" ({null_share:.0%} null)"
+            label += f" ({share(null_share)} null)"
         rows.append(
             [
                 label,
