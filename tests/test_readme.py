@@ -51,3 +51,20 @@ def test_the_python_api_session_runs_as_shown(
     results = runner.summarize(verbose=False)
     assert results.attempted >= 10
     assert results.failed == 0
+
+
+def test_the_layout_names_every_module_and_benchmark() -> None:
+    """The README's map of the code stays true: every package and module of sim/ and every
+    benchmark script is named in its Layout section."""
+    layout = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    missing = []
+    for path in sorted((ROOT / "sim").rglob("*.py")):
+        if path.name == "__init__.py" and path.parent != ROOT / "sim":
+            if f"{path.parent.name}/" not in layout:
+                missing.append(str(path.parent.relative_to(ROOT)))
+        elif path.name not in ("__init__.py", "__main__.py") and path.name not in layout:
+            missing.append(str(path.relative_to(ROOT)))
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        if path.name not in layout:
+            missing.append(str(path.relative_to(ROOT)))
+    assert missing == []
