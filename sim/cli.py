@@ -349,6 +349,19 @@ def _resume_command(command: str, path: Path, out: Path) -> str:
     return shlex.join([*words, "--resume"])
 
 
+def _note_replaced(folder: Path) -> None:
+    """Say which derived files of an existing result folder a new run will replace."""
+    from sim.files import derived_entries
+
+    derived = derived_entries(folder)
+    if derived:
+        print(
+            f"note: {folder} will be replaced, with its {', '.join(derived)} (made from the old "
+            "results; rebuild them with sim report / sim discover)",
+            file=sys.stderr,
+        )
+
+
 def _check_out(out: Path) -> None:
     """Refuse an --out that cannot become a folder before spending time on the runs."""
     existing = out
@@ -392,6 +405,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     _check_out(args.out)
     check_replaceable(args.out / scenario.name)
+    _note_replaced(args.out / scenario.name)
     result = api.run(
         scenario,
         workers=args.workers,
@@ -504,6 +518,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return EXIT_OK
     _check_out(args.out)
     check_replaceable(args.out / loaded.spec.name)
+    _note_replaced(args.out / loaded.spec.name)
     work = WorkFolder.for_output(args.out / loaded.spec.name)
     if args.resume and not work.exists():
         print(

@@ -259,6 +259,16 @@ def foreign_entries(folder: Path, writing: set[str] | frozenset[str] = frozenset
     return sorted(entry.name for entry in folder.iterdir() if entry.name not in allowed)
 
 
+#: What sim derives from a folder's results after the fact (it goes when the results are
+#: replaced, being about the old ones).
+DERIVED = ("report.html", "plots", "discovery.json")
+
+
+def derived_entries(folder: Path) -> list[str]:
+    """The derived files (:data:`DERIVED`) a result folder has, which replacing it removes."""
+    return [name for name in DERIVED if (Path(folder) / name).exists()]
+
+
 def check_replaceable(folder: Path, writing: set[str] | frozenset[str] = frozenset()) -> None:
     """Refuse (bad input, exit 2) to replace ``folder`` if it holds anything ``sim`` did not
     write, or is a file: a new run must never delete a user's files."""

@@ -149,3 +149,17 @@ def test_series_stores_of_killed_runs_are_removed(tmp_path: Path) -> None:
     live.mkdir()
     assert remove_stale_stores(tmp_path) == [stale]
     assert not stale.exists() and live.exists()
+
+
+def test_replacing_a_folder_says_which_derived_files_go(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", str(TINY), "-n", "5", "--workers", "1", "--quiet", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert main(["report", str(tmp_path / "tiny")]) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert f"note: {tmp_path / 'tiny'} will be replaced, with its report.html, plots" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "tiny" / "report.html").exists()
