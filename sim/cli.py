@@ -373,12 +373,23 @@ def _check_out(out: Path) -> None:
         else:
             message = f"cannot create the folder {str(out)!r}: {str(existing)!r} is a file"
         raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)])
-    try:  # create it now: a folder that cannot be made fails before the runs, not after
+    # Try making it now (and undo that): a folder that cannot be made fails before the runs,
+    # not after them, and a failed command still leaves nothing behind.
+    missing = []
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         message = f"cannot create the folder {str(out)!r}: {error.strerror or error}"
         raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)]) from None
-    if not os.access(out, os.W_OK | os.X_OK):
+    finally:
+        for folder in missing:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    if not os.access(probe if missing else out, os.W_OK | os.X_OK):
         message = f"cannot write into the folder {str(out)!r}: permission denied"
         raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)])
 
