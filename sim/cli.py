@@ -517,9 +517,77 @@ def cmd_params(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _resumable(
+    args: argparse.Namespace,
+    command: str,
+    path: Path,
+    name: str,
+    work_path: Path,
+    saved_chunks: Any,
+    start: Any,
+) -> Any:
+    """Run a resumable command (``sweep``, ``calibrate``) into ``--out``: the checks before,
+    and, on Ctrl-C or a failure, what was saved and the command that continues it. Returns
+    ``start()``'s result, or an exit status."""
+    from sim.files import check_replaceable
+
+    _check_out(args.out)
+    check_replaceable(args.out / name)
+    _note_replaced(args.out / name)
+    hint = f"continue with: {_resume_command(command, path, args.out)}"
+    if args.resume and saved_chunks() is None:
+        print(
+            f"note: nothing to resume in {work_path}: starting from the beginning", file=sys.stderr
+        )
+    try:
+        return start()
+    except KeyboardInterrupt:
+        saved = saved_chunks() or 0
+        print(
+            f"\ninterrupted: {saved} finished chunk(s) are saved in {work_path}; {hint}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except InputError:
+        raise
+    except Exception as error:
+        if saved_chunks() is None:
+            raise
+        print(
+            f"sim: error: {type(error).__name__}: {error}\n"
+            f"finished chunks are saved in {work_path}; {hint}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments the API's sweep and calibrate take from the command line."""
+    return {
+        "out": args.out,
+        "workers": args.workers,
+        "executor": args.executor,
+        "progress": not args.quiet,
+        "scheduler": args.scheduler,
+        "resume": args.resume,
+        "command": ["sim", *args.argv],
+    }
+
+
+def _finished(counts: str, result: Any, quiet: bool) -> int:
+    print(
+        counts
+        + (f", {result.resumed_runs:,} from the interrupted run" if result.resumed_runs else "")
+        + f") in {result.elapsed_seconds:.1f} s; wrote {result.folder}/",
+        file=sys.stderr,
+    )
+    if not quiet:
+        print(result.table())
+    return EXIT_OK
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim import api
-    from sim.files import check_replaceable
     from sim.sweeps.store import WorkFolder
 
     _check_executor(args)
@@ -527,111 +595,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(api.plan_sweep(loaded, args.workers))
         return EXIT_OK
-    _check_out(args.out)
-    check_replaceable(args.out / loaded.spec.name)
-    _note_replaced(args.out / loaded.spec.name)
     work = WorkFolder.for_output(args.out / loaded.spec.name)
-    if args.resume and not work.exists():
-        print(
-            f"note: no interrupted run of this sweep in {work.path}: starting it", file=sys.stderr
-        )
-    try:
-        result = api.sweep(
-            loaded,
-            out=args.out,
-            workers=args.workers,
-            executor=args.executor,
-            progress=not args.quiet,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            command=["sim", *args.argv],
-        )
-    except KeyboardInterrupt:
-        saved = len(work.done_chunks()) if work.exists() else 0
-        print(
-            f"\ninterrupted: {saved} finished chunk(s) are saved in {work.path}; "
-            f"continue with: {_resume_command('sweep', args.sweep, args.out)}",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except InputError:
-        raise
-    except Exception as error:
-        if work.exists():
-            print(
-                f"sim: error: {type(error).__name__}: {error}\n"
-                f"finished chunks are saved in {work.path}; "
-                f"continue with: {_resume_command('sweep', args.sweep, args.out)}",
-                file=sys.stderr,
-            )
-            return EXIT_FAILURE
-        raise
-    summary = result.summary
-    print(
-        f"{summary['points']:,} points, {result.runs_count:,} runs ({result.failed:,} failed"
-        + (f", {result.resumed_runs:,} from the interrupted run" if result.resumed_runs else "")
-        + f") in {result.elapsed_seconds:.1f} s; wrote {result.folder}/",
-        file=sys.stderr,
+    result = _resumable(
+        args,
+        "sweep",
+        args.sweep,
+        loaded.spec.name,
+        work.path,
+        lambda: len(work.done_chunks()) if work.exists() else None,
+        lambda: api.sweep(loaded, **_run_options(args)),
     )
-    if not args.quiet:
-        print(result.table())
-    return EXIT_OK
+    if isinstance(result, int):
+        return result
+    counts = (
+        f"{result.summary['points']:,} points, {result.runs_count:,} runs ({result.failed:,} failed"
+    )
+    return _finished(counts, result, args.quiet)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim import api
     from sim.calibration.run import WorkFolder
-    from sim.files import check_replaceable
 
     _check_executor(args)
     loaded = api.load_calibration(args.calibration)
     if args.dry_run:
         print(api.plan_calibration(loaded, args.workers))
         return EXIT_OK
-    _check_out(args.out)
-    check_replaceable(args.out / loaded.spec.name)
     work = WorkFolder(args.out / f".{loaded.spec.name}.calibration")
-    resume_hint = f"continue with: {_resume_command('calibrate', args.calibration, args.out)}"
-    if args.resume and not work.exists():
-        print(f"note: no interrupted calibration in {work.path}: starting it", file=sys.stderr)
-    try:
-        result = api.calibrate(
-            loaded,
-            out=args.out,
-            workers=args.workers,
-            executor=args.executor,
-            progress=not args.quiet,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            command=["sim", *args.argv],
-        )
-    except KeyboardInterrupt:
-        saved = work.chunks() if work.exists() else 0
-        print(
-            f"\ninterrupted: {saved} finished chunk(s) are saved in {work.path}; {resume_hint}",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except InputError:
-        raise
-    except Exception as error:
-        if work.exists():
-            print(
-                f"sim: error: {type(error).__name__}: {error}\n"
-                f"finished chunks are saved in {work.path}; {resume_hint}",
-                file=sys.stderr,
-            )
-            return EXIT_FAILURE
-        raise
-    print(
-        f"{result.summary['runs']:,} runs ({result.summary['failed_runs']:,} failed"
-        + (f", {result.resumed_runs:,} from the interrupted run" if result.resumed_runs else "")
-        + f") in {result.elapsed_seconds:.1f} s; wrote {result.folder}/",
-        file=sys.stderr,
+    result = _resumable(
+        args,
+        "calibrate",
+        args.calibration,
+        loaded.spec.name,
+        work.path,
+        lambda: work.chunks() if work.exists() else None,
+        lambda: api.calibrate(loaded, **_run_options(args)),
     )
-    if not args.quiet:
-        print(result.table())
-    return EXIT_OK
+    if isinstance(result, int):
+        return result
+    counts = f"{result.summary['runs']:,} runs ({result.summary['failed_runs']:,} failed"
+    return _finished(counts, result, args.quiet)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
