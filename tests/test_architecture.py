@@ -96,7 +96,7 @@ LAYERS = [
     ("sim.scenario",),
     ("sim.model",),
     ("sim.results", "sim.runner"),
-    ("sim.sweeps", "sim.analysis", "sim.reporting"),
+    ("sim.sweeps", "sim.calibration", "sim.analysis", "sim.reporting"),
     ("sim.api",),
     ("sim.cli", "sim.__main__"),
 ]

@@ -25,6 +25,7 @@ from sim.limits import MAX_NAME_LENGTH, MAX_SEED
 from sim.scenario import Document, load_document, set_value, validate
 from sim.scenario.base import NAME_PATTERN, WholeNumber
 from sim.scenario.distributions import Dist, Distribution
+from sim.sweeps.spec import load_base, resolved_has
 
 #: Most particles per population, and populations, a calibration may ask for.
 MAX_PARTICLES = 100_000
@@ -119,31 +120,12 @@ class LoadedCalibration:
 
 def load_calibration(path: str | Path) -> LoadedCalibration:
     """Read and check a calibration file and its base; raises InputError on any problem."""
-    from sim.model import load_scenario
-
     document = load_document(path)
     spec = validate(document, CalibrationSpec)
-    base_path = (Path(path).parent / spec.base).resolve()
-    if not base_path.is_file():
-        raise InputError(
-            [document.problem(("base",), f"cannot read base scenario '{spec.base}': no such file")]
-        )
-    base_scenario, base_document = load_scenario(base_path)
+    base_path, base_scenario, base_document = load_base(document, spec.base)
     loaded = LoadedCalibration(spec, document, base_path, base_document, base_scenario)
     check_calibration(loaded)
     return loaded
-
-
-def _resolved_has(data: Any, parts: list[str]) -> bool:
-    node = data
-    for part in parts:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
-    return True
 
 
 def _key_paths(data: Any, prefix: str = "") -> list[str]:
@@ -178,7 +160,7 @@ def check_calibration(loaded: LoadedCalibration) -> None:
                 )
             )
             continue
-        if not _resolved_has(resolved, key.split(".")):
+        if not resolved_has(resolved, key.split(".")):
             hint = _did_you_mean(key, _key_paths(resolved))
             problems.append(
                 document.problem(

@@ -227,25 +227,33 @@ class LoadedSweep:
     base_scenario: BaseModel
 
 
-def load_sweep(path: str | Path) -> LoadedSweep:
-    """Read and check a sweep file and its base scenario; raises InputError on any problem."""
+def load_base(document: Document, base: str) -> tuple[Path, BaseModel, Document]:
+    """The base scenario a sweep or calibration file names (relative to that file): its path,
+    the validated scenario and its document; problems at the ``base`` key or in the base."""
     from sim.model import load_scenario
 
+    base_path = (Path(document.path).parent / base).resolve()
+    if not base_path.is_file():
+        raise InputError(
+            [document.problem(("base",), f"cannot read base scenario '{base}': no such file")]
+        )
+    base_scenario, base_document = load_scenario(base_path)
+    return base_path, base_scenario, base_document
+
+
+def load_sweep(path: str | Path) -> LoadedSweep:
+    """Read and check a sweep file and its base scenario; raises InputError on any problem."""
     document = load_document(path)
     spec = validate(document, SweepSpec)
     check_size(spec, document)
-    base_path = (Path(path).parent / spec.base).resolve()
-    if not base_path.is_file():
-        raise InputError(
-            [document.problem(("base",), f"cannot read base scenario '{spec.base}': no such file")]
-        )
-    base_scenario, base_document = load_scenario(base_path)
+    base_path, base_scenario, base_document = load_base(document, spec.base)
     loaded = LoadedSweep(spec, document, base_path, base_document, base_scenario)
     check_parameters(loaded)
     return loaded
 
 
-def _resolved_has(data: Any, parts: list[str]) -> bool:
+def resolved_has(data: Any, parts: list[str]) -> bool:
+    """Whether the key path ``parts`` exists in a resolved scenario (mappings and lists)."""
     node = data
     for part in parts:
         if isinstance(node, dict) and part in node:
@@ -264,7 +272,7 @@ def check_parameters(loaded: LoadedSweep) -> None:
     problems: list[Problem] = []
     for key, parameter in spec.parameters.items():
         where = ("parameters", key)
-        if not _resolved_has(resolved, key.split(".")):
+        if not resolved_has(resolved, key.split(".")):
             problems.append(
                 loaded.document.problem(
                     where, f"'{key}' is not a key of the base scenario {spec.base}", value=False
