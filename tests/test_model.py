@@ -368,3 +368,37 @@ def test_common_random_numbers_survive_a_longer_incident_schedule() -> None:
             assert (a["hold_day"], a["trucks_held"]) == (b["hold_day"], b["trucks_held"])
         differs += a["closures"] != b["closures"]
     assert differs > 10  # and the second wave does close the border again
+
+
+def test_resolution_agrees_with_the_other_outcomes() -> None:
+    """Each run's resolution follows from its hold, release and confiscations, and an
+    enforced confiscation makes "confiscated" more common (same seed, paired)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    import sim
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    base = sim.run(root / "baseline.yaml", replications=200, seed=3, workers=1).to_pandas()
+    for row in base.itertuples():
+        if row.resolution == "no_hold":
+            assert pd.isna(row.hold_day)
+        elif row.resolution.startswith("released_"):
+            assert row.release_channel == row.resolution.removeprefix("released_")
+        elif row.resolution == "confiscated":
+            assert row.release_channel == "none" and row.trucks_confiscated > 0
+        else:
+            assert row.resolution == "unresolved"
+            assert row.release_channel == "none" and row.trucks_confiscated == 0
+            assert not pd.isna(row.hold_day)
+    assert set(base.resolution) <= {
+        "no_hold", "released_government", "released_carriers", "released_us", "confiscated",
+        "unresolved",
+    }  # fmt: skip
+    enforced = sim.run(root / "confiscation.yaml", replications=200, seed=3, workers=1)
+    shares = enforced.to_pandas().resolution.value_counts(normalize=True)
+    base_shares = base.resolution.value_counts(normalize=True)
+    # 200 paired runs: the confiscated share rises by far more than its binomial noise (~3%).
+    assert shares.get("confiscated", 0) - base_shares.get("confiscated", 0) > 0.3
+    assert shares.get("no_hold", 0) == base_shares.get("no_hold", 0)  # the hold is unchanged

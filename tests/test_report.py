@@ -341,6 +341,7 @@ def test_run_report_images(folders: dict[str, Path]) -> None:
         "distributions.png",
         "survival.png",
         "category-release_channel.png",
+        "category-resolution.png",
         "timeseries.png",
         "cost-split.png",
     }

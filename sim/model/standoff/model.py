@@ -44,6 +44,16 @@ Process = Generator[simpy.Event, Any, None]
 Event = tuple[float, str]
 
 CHANNELS = ("government", "carriers", "us", "none")
+#: How a run's standoff ended by the horizon: no hold at all, a general release (by channel),
+#: trucks confiscated without a release, or still unresolved (held trucks, no release).
+RESOLUTIONS = (
+    "no_hold",
+    "released_government",
+    "released_carriers",
+    "released_us",
+    "confiscated",
+    "unresolved",
+)
 
 OUTCOMES: list[OutcomeSpec] = [
     OutcomeSpec("trucks_in_belarus", "int", "Vehicles in Belarus on day 0", "trucks"),
@@ -65,6 +75,13 @@ OUTCOMES: list[OutcomeSpec] = [
         "Channel that produced the release",
         "",
         categories=CHANNELS,
+    ),
+    OutcomeSpec(
+        "resolution",
+        "category",
+        "How the standoff ended by the horizon",
+        "",
+        categories=RESOLUTIONS,
     ),
     OutcomeSpec(
         "hold_to_release_days",
@@ -368,6 +385,15 @@ class Replication:
             return None if day is None or origin is None else day - origin
 
         release_day = detention.release_day
+        confiscated = int(np.count_nonzero(status == CONFISCATED))
+        if detention.hold_day is None:
+            resolution = "no_hold"
+        elif detention.release_channel != "none":
+            resolution = f"released_{detention.release_channel}"
+        elif confiscated:
+            resolution = "confiscated"
+        else:
+            resolution = "unresolved"
         return {
             "trucks_in_belarus": fleet.size,
             "trucks_evacuated": int(np.count_nonzero(exit_kind == EXIT_EVACUATED)),
@@ -375,7 +401,7 @@ class Replication:
             "trucks_retrieved": int(np.count_nonzero(exit_kind == EXIT_RETRIEVED)),
             "trucks_released": int(np.count_nonzero(exit_kind == EXIT_RELEASED)),
             "trucks_abandoned": int(np.count_nonzero(status == ABANDONED)),
-            "trucks_confiscated": int(np.count_nonzero(status == CONFISCATED)),
+            "trucks_confiscated": confiscated,
             "trucks_still_held": int(np.count_nonzero(status == HELD)),
             "closure_day": self.first_closure,
             "closures": self.border.closure_count(),
@@ -383,6 +409,7 @@ class Replication:
             "hold_day": detention.hold_day,
             "release_day": release_day,
             "release_channel": detention.release_channel,
+            "resolution": resolution,
             "hold_to_release_days": since(release_day, detention.hold_day),
             "closure_to_release_days": since(release_day, self.first_closure),
             "carriers_talks_day": negotiations.talks_open_day,

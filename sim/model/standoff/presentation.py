@@ -11,6 +11,7 @@ GREEN = "#3a9a5b"
 RED = "#c8453c"
 PURPLE = "#7d5ba6"
 GREY = "#8a939d"
+TEAL = "#2a9d9a"
 
 PRESENTATION = Presentation(
     title="Lithuania-Belarus truck standoff",
@@ -61,13 +62,22 @@ PRESENTATION = Presentation(
         SeriesSpec("queueing", "Vehicles queueing at the checkpoints", "vehicles"),
         SeriesSpec("carrier_cost_eur", "Carriers' cumulative cost", "EUR"),
     ),
-    category_titles={"release_channel": "Which channel produced the general release"},
+    category_titles={
+        "release_channel": "Which channel produced the general release",
+        "resolution": "How the standoff ended by the horizon",
+    },
     section_titles={"categories": "Release channels", "breakdowns": "Who pays, who gains"},
     colours={
         "government": BLUE,
         "carriers": GREEN,
         "us": ORANGE,
         "none": GREY,
+        "no_hold": TEAL,
+        "released_government": BLUE,
+        "released_carriers": GREEN,
+        "released_us": ORANGE,
+        "confiscated": RED,
+        "unresolved": GREY,
         "fees_paid_eur": BLUE,
         "idle_cost_eur": ORANGE,
         "assets_lost_eur": RED,
