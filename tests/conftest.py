@@ -63,6 +63,25 @@ def sim_process() -> SimProcess:
     return run_sim_process
 
 
+class Interrupt:
+    """A progress bar (for ``run_sweep(progress=...)``) that presses Ctrl-C after ``after``
+    chunks: an interruption at a known point, for resume tests."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+
+    def __call__(self, total: int, initial: int) -> Interrupt:
+        return self
+
+    def update(self, runs: int) -> None:
+        self.after -= 1
+        if self.after == 0:
+            raise KeyboardInterrupt
+
+    def close(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from conftest import Interrupt
 
 from sim.cli import main
 from sim.sweeps import load_sweep, run_sweep
@@ -37,24 +38,6 @@ parameters:
 """
 CHUNKS = 8
 RESULTS = ("runs.parquet", "points.parquet", "design.parquet")
-
-
-class Interrupt:
-    """A progress bar that presses Ctrl-C after ``after`` chunks."""
-
-    def __init__(self, after: int) -> None:
-        self.after = after
-
-    def __call__(self, total: int, initial: int) -> Interrupt:
-        return self
-
-    def update(self, runs: int) -> None:
-        self.after -= 1
-        if self.after == 0:
-            raise KeyboardInterrupt
-
-    def close(self) -> None:
-        pass
 
 
 def sweep_command(sweep: Path, out: Path, *extra: str) -> list[str]:

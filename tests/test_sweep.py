@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import Interrupt
 
 from sim.cli import main
 from sim.sweeps import load_sweep, run_sweep
@@ -192,24 +193,6 @@ def test_results_identical_for_any_worker_count(tmp_path: Path, reference: Path)
         assert pq.read_table(tmp_path / "out" / "lhs-test" / name).equals(
             pq.read_table(reference / name)
         ), name
-
-
-class Interrupt:
-    """A progress bar that presses Ctrl-C after ``after`` chunks."""
-
-    def __init__(self, after: int) -> None:
-        self.after = after
-
-    def __call__(self, total: int, initial: int) -> Interrupt:
-        return self
-
-    def update(self, runs: int) -> None:
-        self.after -= 1
-        if self.after == 0:
-            raise KeyboardInterrupt
-
-    def close(self) -> None:
-        pass
 
 
 def test_resume_after_ctrl_c_gives_the_same_rows(tmp_path: Path, reference: Path) -> None:
