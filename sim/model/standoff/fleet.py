@@ -1,28 +1,32 @@
-"""The fleet: every Lithuanian-registered truck in Belarus as a row of numpy arrays.
+"""The fleet: every Lithuanian-registered truck the run has to follow, as rows of numpy arrays.
 
-Each truck has its own owner group, market value, worth to its owner and daily idle cost,
-and a record of what happened to it (when it queued, was held, paid, left, was lost). Costs
-are computed from those records: the carriers' cost up to any day, and daily series.
+Each truck has its own owner group, market value, worth to its owner, daily idle cost, the
+owner's belief about a release and replacement terms, and a record of what happened to it
+(when it entered, queued, was held, asked to be retrieved, paid, left, was lost, was replaced).
+Rows are added when trucks enter Belarus (``extend``); costs are computed from the records: the
+carriers' cost up to any day, and daily series.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.model.standoff.schema import Fleet as FleetSpec
+from sim.model.standoff.schema import Scenario
 
 INF = math.inf
 
 # Status codes of a truck.
-AT_LARGE = 0  # in Belarus, not heading home
+AT_LARGE = 0  # in Belarus on a trip, not heading home
 LEAVING = 1  # heading home before any hold order (travelling or queueing)
-HELD = 2  # on a guarded lot
+HELD = 2  # on a guarded lot (its owner may have asked Belarus to process it)
 RETURNING = 3  # paid for; a driver is collecting it, or it is queueing to leave
-ABANDONED = 4  # the owner gave it up
-CONFISCATED = 5  # taken by Belarus at the end of the storage period
+ABANDONED = 4  # the owner gave it up (wrote it off, or would not pay the release fee)
+CONFISCATED = 5  # taken by Belarus
+GONE = 6  # left Belarus at the end of an ordinary trip (part of the background traffic)
 
 # How a truck got out.
 EXIT_NONE = 0
@@ -35,14 +39,24 @@ EXIT_RELEASED = 3
 class Fleet:
     """Per-truck state. All arrays have one entry per truck; times are days, inf = never."""
 
+    # Drawn when the truck enters.
     group: np.ndarray
     value_eur: np.ndarray
     worth_eur: np.ndarray
     idle_eur_per_day: np.ndarray
+    retrieval_cost_draw_eur: np.ndarray
+    driver_travel_days: np.ndarray
+    expected_release_days: np.ndarray
+    replacement_cost_eur: np.ndarray
+    replacement_eur_per_day: np.ndarray
+    # What happened to it.
     status: np.ndarray
     exit_kind: np.ndarray
+    entered_at: np.ndarray
+    departs_at: np.ndarray
     queue_arrival: np.ndarray
     held_from: np.ndarray
+    requested_at: np.ndarray
     left_lot: np.ndarray
     paid_at: np.ndarray
     fee_paid_eur: np.ndarray
@@ -50,12 +64,24 @@ class Fleet:
     lost_at: np.ndarray
     idle_from: np.ndarray
     idle_to: np.ndarray
+    replaced_at: np.ndarray
 
     @classmethod
-    def draw(cls, spec: FleetSpec, size: int, rng: np.random.Generator) -> Fleet:
-        """Draw ``size`` trucks: a group for each by the groups' shares, then the group's
-        per-truck parameters."""
-        groups = list(spec.groups.values())
+    def empty(cls) -> Fleet:
+        kinds = {"group": np.int64, "status": np.int8, "exit_kind": np.int8}
+        return cls(**{f.name: np.empty(0, dtype=kinds.get(f.name, float)) for f in fields(cls)})
+
+    def extend(
+        self,
+        scenario: Scenario,
+        size: int,
+        now: float,
+        rng: np.random.Generator,
+        departs_at: np.ndarray,
+    ) -> np.ndarray:
+        """Add ``size`` trucks that are in Belarus at ``now``: a group for each by the groups'
+        shares, then each truck's own parameters. Returns their indices."""
+        groups = list(scenario.fleet.groups.values())
         shares = np.array([g.share for g in groups])
         group = np.minimum(
             np.searchsorted(np.cumsum(shares), rng.random(size), side="right"), len(groups) - 1
@@ -71,60 +97,98 @@ class Fleet:
             worth[mine] = v * np.asarray(g.owner_value_factor.sample(rng, count), dtype=float)
             idle[mine] = np.asarray(g.idle_cost_eur_per_day.sample(rng, count), dtype=float)
 
-        def never() -> np.ndarray:
-            return np.full(size, INF)
+        def draw(dist: object) -> np.ndarray:
+            return np.asarray(dist.sample(rng, size), dtype=float)  # type: ignore[attr-defined]
 
-        return cls(
-            group=group,
-            value_eur=value,
-            worth_eur=worth,
-            idle_eur_per_day=idle,
-            status=np.zeros(size, dtype=np.int8),
-            exit_kind=np.zeros(size, dtype=np.int8),
-            queue_arrival=never(),
-            held_from=never(),
-            left_lot=never(),
-            paid_at=never(),
-            fee_paid_eur=np.zeros(size),
-            retrieval_cost_eur=np.zeros(size),
-            lost_at=never(),
-            idle_from=never(),
-            idle_to=never(),
-        )
+        owners = scenario.owners
+        new = {
+            "group": group,
+            "value_eur": value,
+            "worth_eur": worth,
+            "idle_eur_per_day": idle,
+            "retrieval_cost_draw_eur": draw(scenario.retrieval.cost_eur),
+            "driver_travel_days": draw(scenario.retrieval.driver_travel_days),
+            "expected_release_days": draw(owners.expected_release_days),
+            "replacement_cost_eur": draw(owners.replacement_cost_eur),
+            "replacement_eur_per_day": draw(owners.replacement_eur_per_day),
+            "status": np.full(size, AT_LARGE, dtype=np.int8),
+            "exit_kind": np.full(size, EXIT_NONE, dtype=np.int8),
+            "entered_at": np.full(size, now),
+            "departs_at": np.asarray(departs_at, dtype=float),
+            "fee_paid_eur": np.zeros(size),
+            "retrieval_cost_eur": np.zeros(size),
+        }
+        first = self.size
+        for f in fields(self):
+            column = new.get(f.name)
+            if column is None:
+                column = np.full(size, INF)
+            setattr(self, f.name, np.concatenate((getattr(self, f.name), column)))
+        return np.arange(first, first + size)
 
     @property
     def size(self) -> int:
         return int(self.group.size)
 
     # -- costs ---------------------------------------------------------------------------------
+    def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(idle_end, lease_start, lease_end, lease rate): a truck is idle over [idle_from,
+        idle_end) and, once replaced, pays for the substitute over [lease_start, lease_end)."""
+        idle_end = np.minimum(self.idle_to, self.replaced_at)
+        lease_start = self.replaced_at
+        lease_end = np.where(np.isfinite(lease_start), self.idle_to, INF)
+        return idle_end, lease_start, lease_end, self.replacement_eur_per_day
+
     def idle_cost_until(self, day: float) -> float:
-        """Idle cost accrued by ``day``: each truck's daily cost over [idle_from, idle_to)."""
-        end = np.minimum(self.idle_to, day)
-        days_idle = np.clip(end - self.idle_from, 0.0, None)
-        return float(self.idle_eur_per_day @ days_idle)
+        """Idle cost accrued by ``day``: each truck's daily cost while idle and not replaced."""
+        idle_end, _, _, _ = self._segments()
+        return _interval_cost(self.idle_from, idle_end, self.idle_eur_per_day, day)
+
+    def replacement_cost_until(self, day: float) -> float:
+        """What substitutes cost by ``day``: the one-off cost and the daily cost since."""
+        _, start, end, rate = self._segments()
+        replaced = self.replaced_at <= day
+        return float(self.replacement_cost_eur[replaced].sum()) + _interval_cost(
+            start, end, rate, day
+        )
 
     def carrier_cost_until(self, day: float) -> float:
-        """Carriers' gross cost by ``day``: fees and retrieval costs, idle cost, assets lost."""
+        """Carriers' gross cost by ``day``: fees and retrieval costs paid, idle and
+        replacement costs, assets lost."""
         paid = self.paid_at <= day
         lost = self.lost_at <= day
         return (
             float(self.fee_paid_eur[paid].sum() + self.retrieval_cost_eur[paid].sum())
             + self.idle_cost_until(day)
+            + self.replacement_cost_until(day)
             + float(self.value_eur[lost].sum())
         )
 
-    def cumulative_cost_series(self, days: np.ndarray) -> np.ndarray:
-        """Carriers' gross cost at each of ``days`` (sorted), for all trucks at once.
+    def cumulative_cost_series(
+        self, days: np.ndarray, fees_owed: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """Carriers' gross cost at each of ``days`` (sorted), fees owed counted as they accrue.
 
         Idle cost of a truck idle over [s, e) at day d is r * ((d - s)^+ - (d - e)^+); sums of
         such ramps over trucks come from cumulative sums over the sorted start and end times.
+        ``fees_owed(days)`` is the fee owed, not yet paid, on the trucks still on the lots.
         """
+        idle_end, lease_start, lease_end, lease_rate = self._segments()
         idle = _ramp_sum(self.idle_from, self.idle_eur_per_day, days) - _ramp_sum(
-            self.idle_to, self.idle_eur_per_day, days
+            idle_end, self.idle_eur_per_day, days
         )
+        lease = _ramp_sum(lease_start, lease_rate, days) - _ramp_sum(lease_end, lease_rate, days)
+        replaced = _step_sum(self.replaced_at, self.replacement_cost_eur, days)
         paid = _step_sum(self.paid_at, self.fee_paid_eur + self.retrieval_cost_eur, days)
         lost = _step_sum(self.lost_at, self.value_eur, days)
-        return idle + paid + lost
+        return idle + lease + replaced + paid + lost + fees_owed(days)
+
+
+def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: float) -> float:
+    """sum_i rate_i * |[start_i, min(end_i, day))|."""
+    span = np.clip(np.minimum(end, day) - start, 0.0, None)
+    span[~np.isfinite(start)] = 0.0
+    return float(rate @ span)
 
 
 def _ramp_sum(times: np.ndarray, rates: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -148,3 +212,13 @@ def _step_sum(times: np.ndarray, amounts: np.ndarray, days: np.ndarray) -> np.nd
     order = np.argsort(t)
     total = np.concatenate(([0.0], np.cumsum(amounts[finite][order])))
     return total[np.searchsorted(t[order], days, side="right")]
+
+
+def step_sum(times: np.ndarray, amounts: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """sum_i amounts_i [times_i <= d] for each d in ``days`` (infinite times never count)."""
+    return _step_sum(times, amounts, days)
+
+
+def ramp_sum(times: np.ndarray, rates: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """sum_i rates_i * (d - times_i)^+ for each d in ``days`` (infinite times never start)."""
+    return _ramp_sum(times, rates, days)

@@ -15,6 +15,7 @@ import numpy as np
 import simpy
 
 from sim.model.interface import OutcomeSpec, Presentation, ReplicationResult
+from sim.model.standoff.belarus import Minsk
 from sim.model.standoff.border import (
     Border,
     count_between,
@@ -24,6 +25,7 @@ from sim.model.standoff.border import (
 )
 from sim.model.standoff.fleet import (
     ABANDONED,
+    AT_LARGE,
     CONFISCATED,
     EXIT_EVACUATED,
     EXIT_RELEASED,
@@ -32,11 +34,14 @@ from sim.model.standoff.fleet import (
     LEAVING,
     RETURNING,
     Fleet,
+    step_sum,
 )
+from sim.model.standoff.flows import Trips
 from sim.model.standoff.negotiation import Negotiations
+from sim.model.standoff.policies import policy_process
 from sim.model.standoff.presentation import PRESENTATION
 from sim.model.standoff.release import Detention
-from sim.model.standoff.schema import Scenario
+from sim.model.standoff.schema import Policy, Scenario
 from sim.scenario.distributions import iter_params
 from sim.seeding import Streams
 
@@ -45,13 +50,15 @@ Event = tuple[float, str]
 
 CHANNELS = ("government", "carriers", "us", "none")
 #: How a run's standoff ended by the horizon: no hold at all, a general release (by channel),
-#: trucks confiscated without a release, or still unresolved (held trucks, no release).
+#: trucks confiscated without a release, the lots emptied by retrievals and write-offs without
+#: a release, or still unresolved (trucks on the lots at the horizon, no release).
 RESOLUTIONS = (
     "no_hold",
     "released_government",
     "released_carriers",
     "released_us",
     "confiscated",
+    "emptied",
     "unresolved",
 )
 
@@ -64,6 +71,13 @@ OUTCOMES: list[OutcomeSpec] = [
     OutcomeSpec("trucks_abandoned", "int", "Given up by their owners", "trucks"),
     OutcomeSpec("trucks_confiscated", "int", "Taken by Belarus", "trucks"),
     OutcomeSpec("trucks_still_held", "int", "Still on the lots at the horizon", "trucks"),
+    OutcomeSpec("trucks_replaced", "int", "Held trucks whose owners replaced them", "trucks"),
+    OutcomeSpec(
+        "retrieval_backlog_peak",
+        "int",
+        "Most retrievals waiting for Belarus's processing at once",
+        "trucks",
+    ),
     OutcomeSpec("closure_day", "float", "Day of the first closure", "day", nullable=True),
     OutcomeSpec("closures", "int", "Closures in the run", "closures"),
     OutcomeSpec("border_closed_days", "float", "Days the border was closed", "days"),
@@ -124,19 +138,35 @@ OUTCOMES: list[OutcomeSpec] = [
     ),
     OutcomeSpec("carrier_cost_eur", "float", "Carriers' total cost (gross)", "EUR"),
     OutcomeSpec("fees_paid_eur", "float", "Storage and exit fees paid to Belarus", "EUR"),
+    OutcomeSpec("fees_owed_eur", "float", "Fees owed, not yet paid, on trucks still held", "EUR"),
     OutcomeSpec("idle_cost_eur", "float", "Carriers' idle cost", "EUR"),
+    OutcomeSpec("replacement_cost_eur", "float", "Cost of substitutes for held trucks", "EUR"),
     OutcomeSpec("assets_lost_eur", "float", "Value of abandoned and confiscated trucks", "EUR"),
     OutcomeSpec("retrieval_cost_eur", "float", "Drivers and paperwork to fetch trucks", "EUR"),
     OutcomeSpec("compensation_paid_eur", "float", "Paid to carriers by Lithuania", "EUR"),
     OutcomeSpec("carrier_net_cost_eur", "float", "Carriers' cost less compensation", "EUR"),
-    OutcomeSpec("belarus_gain_eur", "float", "Fees, seized trucks and sanctions relief", "EUR"),
-    OutcomeSpec("sanctions_relief_eur", "float", "Value of US sanctions lifted, to horizon", "EUR"),
+    OutcomeSpec(
+        "lithuania_fiscal_cost_eur", "float", "Lithuania's budget spent on the standoff", "EUR"
+    ),
+    OutcomeSpec(
+        "belarus_standoff_gain_eur",
+        "float",
+        "Belarus's gain from the trucks: fees, trucks seized or abandoned",
+        "EUR",
+    ),
+    OutcomeSpec("belarus_gain_eur", "float", "Standoff gain plus sanctions relief", "EUR"),
+    OutcomeSpec(
+        "sanctions_relief_eur",
+        "float",
+        "Present value of the US sanctions lifted (appraisal period, discounted)",
+        "EUR",
+    ),
     OutcomeSpec("prisoners_released", "int", "Political prisoners freed by US deals", "people"),
     OutcomeSpec("us_deals", "int", "US deals concluded", "deals"),
     OutcomeSpec("peak_checkpoint_queue", "int", "Longest queue at any checkpoint", "trucks"),
 ]
 
-SERIES = ["held", "queueing", "carrier_cost_eur"]
+SERIES = ["held", "queueing", "carrier_cost_eur", "retrieved"]
 
 
 class StandoffModel:
@@ -192,8 +222,15 @@ class Replication:
             for path, dist in model.world_params
         }
         self.env = simpy.Environment()
-        trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
-        self.fleet = Fleet.draw(scenario.fleet, trucks, streams["fleet"])
+        self.initial_trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
+        self.fleet = Fleet.empty()
+        self.trips = Trips(
+            scenario,
+            self.fleet,
+            streams["fleet"],
+            self.initial_trucks,
+            self.value_of(scenario.fleet.stay_days),
+        )
         self.border = Border.from_specs(scenario.checkpoints)
         self.detention = Detention(
             scenario,
@@ -204,10 +241,19 @@ class Replication:
             self.value_of,
             self.log,
         )
+        self.minsk = Minsk(scenario, self.detention, self.value_of, self.log)
         self.negotiations = Negotiations(
-            self.env, scenario, self.detention, self.value_of, self.net_loss_until, self.log
+            self.env,
+            scenario,
+            self.detention,
+            self.minsk,
+            self.value_of,
+            self.net_loss_until,
+            self.log,
+            horizon=self.horizon,
         )
         self.first_closure: float | None = None
+        self.first_reopening: float | None = None
         self.hold_pending = False
 
     def log(self, what: str) -> None:
@@ -224,7 +270,9 @@ class Replication:
         every checkpoint passage up to ``day`` accounted for."""
         self.border.advance(day)
         self.detention.sync_exits()
-        return self.fleet.carrier_cost_until(day) - self.detention.compensation_until(day)
+        return self.fleet.carrier_cost_until(day) - self.detention.compensations.paid_until(
+            self.fleet, day
+        )
 
     # -- processes -----------------------------------------------------------------------------
     def closures(self) -> Process:
@@ -250,34 +298,45 @@ class Replication:
             if start >= self.horizon:
                 return
             yield self.env.timeout(start - self.env.now)
-            self.border.set_closed(self.env.now, True)
+            now = self.env.now
+            self.trips.close(now)
+            self.border.set_closed(now, True)
             self.log("closure starts")
-            self.on_closure(self.env.now)
+            if self.first_closure is None:
+                self.first_closure = now
+            if self.detention.hold_day is None:
+                self.evacuate(now)
+            self.consider_hold()
             yield self.env.timeout(min(planned, early))
-            self.border.set_closed(self.env.now, False)
+            now = self.env.now
+            self.border.set_closed(now, False)
+            self.trips.reopen(now, held=self.detention.hold_day is not None)
+            if self.first_reopening is None:
+                self.first_reopening = now
             self.log("closure ends")
-            counted_from = self.env.now
-            earliest = self.env.now + spec.min_days_between_closures
+            counted_from = now
+            earliest = now + spec.min_days_between_closures
 
-    def on_closure(self, now: float) -> None:
-        if self.first_closure is None:
-            self.first_closure = now
-            self.evacuate(now)
+    def consider_hold(self) -> None:
+        """Belarus decides whether this closure provokes a hold order, and when."""
         rng = self.streams["hold"]
         spec = self.scenario.hold
         probability = float(spec.probability.sample(rng))
         delay = float(spec.reaction_delay_days.sample(rng))
         orders = rng.random() < probability
+        after_reopening = rng.random() < self.value_of(spec.after_reopening_probability)
         if orders and self.detention.hold_day is None and not self.hold_pending:
             self.hold_pending = True
-            self.env.process(self.hold_order(delay))
+            self.env.process(self.hold_order(delay, after_reopening))
 
     def evacuate(self, now: float) -> None:
-        """Trucks that decide to go home once the border closes set off for a checkpoint."""
+        """Trucks in Belarus that decide to go home when a closure starts set off for a
+        checkpoint."""
         spec = self.scenario.evacuation
         rng = self.streams["evacuation"]
         fleet = self.fleet
-        leaving = np.flatnonzero(rng.random(fleet.size) < self.value_of(spec.share))
+        inside = np.flatnonzero(fleet.status == AT_LARGE)
+        leaving = inside[rng.random(inside.size) < self.value_of(spec.share)]
         count = leaving.size
         arrival = (
             now
@@ -289,13 +348,14 @@ class Replication:
         fleet.idle_from[leaving] = arrival
         self.border.submit(self.streams["checkpoints"], now, leaving, arrival)
 
-    def hold_order(self, delay: float) -> Process:
+    def hold_order(self, delay: float, after_reopening: bool) -> Process:
         yield self.env.timeout(delay)
         self.hold_pending = False
-        if self.scenario.hold.requires_border_closed and not self.border.closed:
-            self.log("hold order dropped: the border has reopened")
+        if not self.border.closed and not after_reopening:
+            self.log("no hold order: the border has reopened")
             return
         now = self.env.now
+        self.trips.stop(now)
         self.detention.order_hold(now)
         self.log(
             f"hold order: {self.detention.trucks_held} held, "
@@ -310,19 +370,71 @@ class Replication:
         if self.scenario.us.enabled:
             self.env.process(negotiations.lithuania_request(streams["us.lithuania"]))
         self.env.process(self.storage_period())
+        self.env.process(self.owners_review())
+        self.detention.review(now)
 
     def storage_period(self) -> Process:
         spec = self.scenario.detention
+        deadline = self.env.now + self.value_of(spec.storage_period_days)
         enforced = self.streams["confiscation"].random() < self.value_of(
             spec.confiscation_probability
         )
-        yield self.env.timeout(self.value_of(spec.storage_period_days))
+        announce = spec.deadline_announced_days_after_hold
+        if announce is not None:
+            delay = float(announce.sample(self.streams["confiscation"]))
+            if self.env.now + delay < deadline:
+                yield self.env.timeout(delay)
+                self.detention.announce_deadline(self.env.now, deadline)
+        yield self.env.timeout(max(0.0, deadline - self.env.now))
         if enforced:
             self.detention.confiscate(self.env.now)
+
+    def deadline_policy(self, deadline: float, enforced: bool) -> Process:
+        yield self.env.timeout(max(0.0, deadline - self.env.now))
+        if enforced:
+            self.detention.confiscate(self.env.now)
+
+    def owners_review(self) -> Process:
+        interval = self.scenario.owners.review_interval_days
+        while True:
+            yield self.env.timeout(interval)
+            if not self.detention.unresolved(self.env.now):
+                return
+            self.detention.review(self.env.now)
 
     def policy_change(self, day: float) -> Process:
         yield self.env.timeout(day)
         self.border.refresh_capacity(self.env.now)
+
+    # -- policies --------------------------------------------------------------------------------
+    def act(self, policy: Policy) -> None:
+        """Take a policy's action now."""
+        now = self.env.now
+        detention = self.detention
+        if policy.action == "set_fee":
+            detention.fees.change(now, self.value_of(policy.eur_per_day))
+            detention.review(now)
+        elif policy.action == "compensation":
+            if detention.hold_day is None:
+                detention.pending_compensation = policy
+            else:
+                start = max(now, detention.hold_day + policy.starts_days_after_hold)
+                detention.compensations.start(policy, start)
+                detention.review(now)
+        elif policy.action == "ask_us":
+            self.negotiations.ask_us()
+        elif policy.action == "checkpoint":
+            self.border.set_checkpoint_fraction(now, policy.checkpoint, policy.capacity_fraction)
+        elif policy.action == "confiscation_deadline":
+            rng = self.streams[f"policy/{policy.name}"]
+            enforced = rng.random() < self.value_of(policy.probability)
+            deadline = now + policy.days
+            if detention.hold_day is not None:
+                detention.announce_deadline(now, deadline)
+            self.env.process(self.deadline_policy(deadline, enforced))
+        elif policy.action == "eu_countermeasures":
+            self.minsk.countermeasures += self.value_of(policy.eur_per_day)
+            self.log(f"EU counter-measures: Minsk's price {self.minsk.price(now) / 1e6:.2f}M EUR")
 
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> ReplicationResult:
@@ -335,8 +447,10 @@ class Replication:
             self.border.refresh_capacity(0.0)
         if self.scenario.us.enabled:
             env.process(self.negotiations.us_mediation(self.streams["us"], self.horizon))
+        for policy in self.scenario.policies:
+            env.process(policy_process(self, policy, self.act))
         env.run(until=self.horizon)
-        self.detention.apply_decisions(self.horizon)
+        self.detention.apply_processing(self.horizon)
         self.border.advance(self.horizon)
         self.detention.sync_exits()
         return ReplicationResult(outcomes=self.outcomes(), series=self.series())
@@ -372,9 +486,11 @@ class Replication:
         lost = fleet.lost_at <= horizon
         assets = float(fleet.value_eur[lost].sum())
         idle = fleet.idle_cost_until(horizon)
-        carrier_cost = fees + retrieval + assets + idle
-        compensation = detention.compensation_until(horizon)
-        relief = negotiations.sanctions_relief_eur(horizon)
+        replacement = fleet.replacement_cost_until(horizon)
+        carrier_cost = fees + retrieval + assets + idle + replacement
+        compensation = detention.compensations.paid_until(fleet, horizon)
+        relief = negotiations.sanctions_relief_eur()
+        owed = float(detention.fees_owed_series(np.array([horizon]))[0])
 
         peak = 0
         for queue in self.border.checkpoints:
@@ -392,10 +508,13 @@ class Replication:
             resolution = f"released_{detention.release_channel}"
         elif confiscated:
             resolution = "confiscated"
+        elif not np.any(status == HELD):
+            resolution = "emptied"
         else:
             resolution = "unresolved"
+        standoff_gain = fees + assets
         return {
-            "trucks_in_belarus": fleet.size,
+            "trucks_in_belarus": self.initial_trucks,
             "trucks_evacuated": int(np.count_nonzero(exit_kind == EXIT_EVACUATED)),
             "trucks_held": detention.trucks_held,
             "trucks_retrieved": int(np.count_nonzero(exit_kind == EXIT_RETRIEVED)),
@@ -403,6 +522,8 @@ class Replication:
             "trucks_abandoned": int(np.count_nonzero(status == ABANDONED)),
             "trucks_confiscated": confiscated,
             "trucks_still_held": int(np.count_nonzero(status == HELD)),
+            "trucks_replaced": int(np.count_nonzero(fleet.replaced_at <= horizon)),
+            "retrieval_backlog_peak": detention.backlog_peak,
             "closure_day": self.first_closure,
             "closures": self.border.closure_count(),
             "border_closed_days": self.border.closed_days(self.horizon),
@@ -417,16 +538,20 @@ class Replication:
             "detention_days_mean": float(stay.mean()) if stay.size else None,
             "detention_days_max": float(stay.max()) if stay.size else None,
             "storage_fee_per_truck_at_release_eur": (
-                detention.accrued_fee(release_day) if release_day is not None else None
+                detention.fee_owed(release_day) if release_day is not None else None
             ),
             "carrier_cost_eur": carrier_cost,
             "fees_paid_eur": fees,
+            "fees_owed_eur": owed,
             "idle_cost_eur": idle,
+            "replacement_cost_eur": replacement,
             "assets_lost_eur": assets,
             "retrieval_cost_eur": retrieval,
             "compensation_paid_eur": compensation,
             "carrier_net_cost_eur": carrier_cost - compensation,
-            "belarus_gain_eur": fees + assets + relief,
+            "lithuania_fiscal_cost_eur": compensation,
+            "belarus_standoff_gain_eur": standoff_gain,
+            "belarus_gain_eur": standoff_gain + relief,
             "sanctions_relief_eur": relief,
             "prisoners_released": negotiations.prisoners_released,
             "us_deals": negotiations.us_deals,
@@ -443,10 +568,12 @@ class Replication:
             arrival, left = queue.waiting_records()
             queue_arrivals.append(arrival)
             queue_leaves.append(left)
+        retrieved = fleet.exit_kind == EXIT_RETRIEVED
         return {
             "held": count_between(fleet.held_from[held], fleet.left_lot[held], days),
             "queueing": count_between(
                 np.concatenate(queue_arrivals), np.concatenate(queue_leaves), days
             ),
-            "carrier_cost_eur": fleet.cumulative_cost_series(days),
+            "carrier_cost_eur": fleet.cumulative_cost_series(days, self.detention.fees_owed_series),
+            "retrieved": step_sum(fleet.paid_at[retrieved], np.ones(int(retrieved.sum())), days),
         }

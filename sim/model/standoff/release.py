@@ -1,10 +1,13 @@
-"""Detention and the ways out: the hold order, individual retrieval, general release,
-abandonment and confiscation.
+"""Detention and the ways out: the hold order, the fee, owners' decisions and Belarus's
+processing of retrievals, the general release, write-offs and confiscation.
 
-Individual retrieval decisions are drawn per truck when the hold order falls; they are
-applied lazily, in time order, whenever the model reaches a later time that matters (a
-checkpoint update, a release, a confiscation, the horizon), so a thousand decisions cost no
-SimPy events and still happen in exact order with everything else.
+Owners decide at decision points (``review``): the hold, each piece of news, and periodically.
+Those who retrieve join Belarus's processing queue, a deterministic FIFO server of
+``processing_per_day``; a processed truck pays the fee owed then and its driver takes it to a
+checkpoint. Processing is applied lazily, in time order, whenever the model reaches a later
+time that matters (a checkpoint update, a review, a release, a confiscation, the horizon), so
+a thousand retrievals cost no SimPy events and still happen in exact order with everything
+else.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.model.standoff.border import Border
+from sim.model.standoff.compensation import Compensations
 from sim.model.standoff.fleet import (
     ABANDONED,
     AT_LARGE,
@@ -27,9 +31,40 @@ from sim.model.standoff.fleet import (
     RETURNING,
     Fleet,
 )
-from sim.model.standoff.schema import Scenario
+from sim.model.standoff.owners import Terms, decide, replaces
+from sim.model.standoff.schema import Compensation, Scenario
 
 INF = math.inf
+
+
+class FeeSchedule:
+    """The storage fee per day over time (Belarus may change it); ``accrued(t)`` integrates it
+    from day 0."""
+
+    def __init__(self, rate: float) -> None:
+        self.days = [0.0]
+        self.rates = [rate]
+        self.totals = [0.0]
+
+    def rate(self, day: float) -> float:
+        index = int(np.searchsorted(self.days, day, side="right")) - 1
+        return self.rates[max(index, 0)]
+
+    def change(self, day: float, rate: float) -> None:
+        self.totals.append(float(self.accrued(day)))
+        self.days.append(day)
+        self.rates.append(rate)
+
+    def accrued_at(self, day: float | None) -> float:
+        """The fee accrued per truck from day 0 to ``day`` (0 for None)."""
+        return 0.0 if day is None else float(self.accrued(day))
+
+    def accrued(self, day: float | np.ndarray) -> float | np.ndarray:
+        days = np.asarray(self.days)
+        index = np.maximum(np.searchsorted(days, day, side="right") - 1, 0)
+        return np.asarray(self.totals)[index] + np.asarray(self.rates)[index] * (
+            np.asarray(day) - days[index]
+        )
 
 
 class Detention:
@@ -51,22 +86,38 @@ class Detention:
         self.border = border
         self.rng = rng
         self.checkpoint_rng = checkpoint_rng
-        self.fee_eur_per_day = value_of(scenario.detention.storage_fee_eur_per_day)
+        self.value_of = value_of
+        self.fees = FeeSchedule(value_of(scenario.detention.storage_fee_eur_per_day))
         self.fee_discount = value_of(scenario.release.fee_discount)
         self.flat_fee_eur = value_of(scenario.release.flat_fee_eur)
-        self.compensation_eur_per_day = value_of(scenario.compensation.eur_per_truck_per_day)
+        self.processing_per_day = value_of(scenario.belarus.processing_per_day)
+        owners = scenario.owners
+        self.pessimism = value_of(owners.belief_pessimism)
+        self.expected_discount = value_of(owners.expected_fee_discount)
+        self.credibility = value_of(owners.deadline_credibility)
+        self.compensations = Compensations(value_of, list(scenario.fleet.groups))
         self.hold_day: float | None = None
         self.release_day: float | None = None
         self.release_channel = "none"
         self.confiscation_day: float | None = None
         self.trucks_held = 0
-        self._decision_ids = np.empty(0, dtype=np.int64)
-        self._decision_at = np.empty(0)
-        self._next_decision = 0
-        self._retrieval_cost = np.empty(0)
-        self._driver_travel = np.empty(0)
+        # A compensation policy taken before the hold: the scheme from the hold on.
+        self.pending_compensation: Compensation | None = None
+        # News that moves every owner's expected wait: days added, and a day by which they
+        # expect the release while the carriers' talks run.
+        self.belief_shift = 0.0
+        self.belief_cap_day = INF
+        # Confiscation deadlines owners know of (announced), and whether Belarus enforces each.
+        self.announced_deadlines: list[float] = []
+        # Belarus's processing queue: requests in processing order, and when each is due.
+        self._lots = np.empty(0, dtype=np.int64)  # trucks held (some may have left since)
+        self._queue_ids = np.empty(0, dtype=np.int64)
+        self._queue_at = np.empty(0)
+        self._queue_next = 0
+        self._server_free = 0.0
+        self.backlog_peak = 0
         self._synced = [0] * len(border.checkpoints)
-        border.before_advance.append(self.apply_decisions)
+        border.before_advance.append(self.apply_processing)
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -75,14 +126,32 @@ class Detention:
 
     def unresolved(self, now: float) -> bool:
         """At ``now``: a hold is in force, no general release yet, trucks still on the lots
-        (after the retrieval decisions due by ``now``)."""
-        self.apply_decisions(now)
+        (after the processing due by ``now``)."""
+        self.apply_processing(now)
         return (
             self.hold_day is not None
             and self.release_day is None
             and self.confiscation_day is None
             and self.trucks_on_lots > 0
         )
+
+    def fee_owed(self, day: float) -> float:
+        """Storage fee owed per truck held since the hold order, at ``day``."""
+        if self.hold_day is None:
+            return 0.0
+        return float(self.fees.accrued(day)) - float(self.fees.accrued(self.hold_day))
+
+    def fees_owed_series(self, days: np.ndarray) -> np.ndarray:
+        """Fee owed and not yet paid on the trucks on the lots, at each of ``days``."""
+        if self.hold_day is None:
+            return np.zeros(days.size)
+        fleet = self.fleet
+        held = np.isfinite(fleet.held_from)
+        ended = np.minimum(fleet.paid_at, fleet.lost_at)[held]
+        owing = np.searchsorted(np.sort(fleet.held_from[held]), days, side="right")
+        owing = owing - np.searchsorted(np.sort(ended), days, side="right")
+        per_truck = np.asarray(self.fees.accrued(days)) - float(self.fees.accrued(self.hold_day))
+        return owing * np.maximum(per_truck, 0.0)
 
     def sync_exits(self) -> None:
         """Copy new checkpoint passages into the fleet: idle time ends when a truck is through."""
@@ -107,67 +176,152 @@ class Detention:
         held = np.flatnonzero((fleet.status == AT_LARGE) | ((fleet.status == LEAVING) & ~through))
         fleet.status[held] = HELD
         fleet.held_from[held] = now
+        fleet.departs_at[held] = INF
         fleet.idle_from[held] = np.minimum(fleet.idle_from[held], now)
         self.hold_day = now
         self.trucks_held = int(held.size)
+        self._lots = held
+        self._server_free = now
+        spec = self.pending_compensation or self.scenario.compensation
+        self.compensations.start(spec, now + spec.starts_days_after_hold)
 
-        spec = self.scenario.retrieval
-        count = held.size
-        delay = np.asarray(spec.decision_delay_days.sample(self.rng, count), dtype=float)
-        self._retrieval_cost = np.zeros(fleet.size)
-        self._driver_travel = np.zeros(fleet.size)
-        self._retrieval_cost[held] = spec.cost_eur.sample(self.rng, count)
-        self._driver_travel[held] = spec.driver_travel_days.sample(self.rng, count)
-        order = np.argsort(delay, kind="stable")
-        self._decision_ids = held[order]
-        self._decision_at = now + delay[order]
-        self._next_decision = 0
+    # -- owners' decisions ---------------------------------------------------------------------
+    def expected_days(self, ids: np.ndarray, now: float) -> np.ndarray:
+        """Days until a general release the owners of ``ids`` expect at ``now``."""
+        waited = now - self.hold_day  # type: ignore[operator]
+        belief = self.fleet.expected_release_days[ids] + self.pessimism * waited
+        return np.minimum(belief + self.belief_shift, max(0.0, self.belief_cap_day - now))
 
-    def accrued_fee(self, day: float) -> float:
-        """Storage fee accrued per truck from the hold order to ``day``."""
-        if self.hold_day is None:
-            return 0.0
-        return self.fee_eur_per_day * max(0.0, day - self.hold_day)
+    def believed_deadline(self, now: float) -> float:
+        future = [d for d in self.announced_deadlines if d > now]
+        return min(future) if future else INF
 
-    # -- individual retrieval ------------------------------------------------------------------
-    def apply_decisions(self, now: float) -> None:
-        """Apply, in time order, every retrieval decision due by ``now``.
+    def review(self, now: float) -> None:
+        """A decision point: every owner with a truck on the lots chooses what to do."""
+        if not self.unresolved(now):
+            return
+        fleet = self.fleet
+        lots = self._lots
+        on_lots = lots[fleet.status[lots] == HELD]
+        self._lots = on_lots
+        queued = np.isfinite(fleet.requested_at[on_lots])
+        backlog_days = max(0.0, self._server_free - now)
+        # Replacement: against the days each owner expects to be without the truck.
+        expected = self.expected_days(on_lots, now)
+        without = np.where(queued, backlog_days, expected)
+        open_ = ~np.isfinite(fleet.replaced_at[on_lots])
+        swap = open_ & replaces(
+            fleet.idle_eur_per_day[on_lots],
+            fleet.replacement_eur_per_day[on_lots],
+            fleet.replacement_cost_eur[on_lots],
+            without,
+        )
+        if swap.any():
+            fleet.replaced_at[on_lots[swap]] = now
+        candidates = on_lots[~queued]
+        if candidates.size == 0:
+            return
+        replaced = np.isfinite(fleet.replaced_at[candidates])
+        daily = np.where(
+            replaced,
+            fleet.replacement_eur_per_day[candidates],
+            fleet.idle_eur_per_day[candidates],
+        )
+        per_day, share = self.compensations.terms_for(now, fleet.group[candidates])
+        terms = Terms(
+            now=now,
+            fee_owed=self.fee_owed(now),
+            fee_per_day=self.fees.rate(now),
+            backlog_days=backlog_days,
+            processing_per_day=self.processing_per_day,
+            expected_discount=self.expected_discount,
+            deadline=self.believed_deadline(now),
+            credibility=self.credibility,
+        )
+        choice = decide(
+            terms,
+            worth=fleet.worth_eur[candidates],
+            daily_cost=daily,
+            retrieval_cost=fleet.retrieval_cost_draw_eur[candidates],
+            expected_days=expected[~queued],
+            compensation_per_day=per_day,
+            fee_refund_share=share,
+        )
+        if choice.write_off.size:
+            self._lose(candidates[choice.write_off], now, ABANDONED)
+        if choice.retrieve.size:
+            self._request(candidates[choice.retrieve], now)
 
-        An owner pays the accrued fee and sends a driver if fee plus retrieval cost is within
-        the truck's worth to them; otherwise they wait for a general release.
-        """
-        start = self._next_decision
-        stop = int(np.searchsorted(self._decision_at, now, side="right"))
+    def _request(self, ids: np.ndarray, now: float) -> None:
+        """Owners ask Belarus to process ``ids`` (in this order) from ``now``."""
+        self.fleet.requested_at[ids] = now
+        start = max(now, self._server_free)
+        at = start + (np.arange(ids.size) + 1.0) / self.processing_per_day
+        self._server_free = float(at[-1])
+        self._queue_ids = np.concatenate((self._queue_ids[self._queue_next :], ids))
+        self._queue_at = np.concatenate((self._queue_at[self._queue_next :], at))
+        self._queue_next = 0
+        self.backlog_peak = max(self.backlog_peak, int(self._queue_ids.size))
+
+    def backlog(self, now: float) -> int:
+        """Requests Belarus has not processed by ``now``."""
+        self.apply_processing(now)
+        return int(self._queue_ids.size - self._queue_next)
+
+    def apply_processing(self, now: float) -> None:
+        """Process, in order, every request due by ``now``: the owner pays the fee owed then
+        and a driver takes the truck to a checkpoint."""
+        start = self._queue_next
+        stop = int(np.searchsorted(self._queue_at, now, side="right"))
         if stop <= start:
             return
-        self._next_decision = stop
-        ids = self._decision_ids[start:stop]
-        at = self._decision_at[start:stop]
-        fee = self.fee_eur_per_day * (at - self.hold_day)  # type: ignore[operator]
-        cost = self._retrieval_cost[ids]
-        go = fee + cost <= self.fleet.worth_eur[ids]
-        if not go.any():
-            return
-        self._send_home(ids[go], paid_at=at[go], fee=fee[go], exit_kind=EXIT_RETRIEVED, now=now)
+        self._queue_next = stop
+        ids = self._queue_ids[start:stop]
+        at = self._queue_at[start:stop]
+        fee = np.asarray(self.fees.accrued(at)) - self.fees.accrued_at(self.hold_day)
+        self._send_home(ids, paid_at=at, fee=fee, exit_kind=EXIT_RETRIEVED, now=now)
 
     def _send_home(
         self, ids: np.ndarray, paid_at: np.ndarray, fee: np.ndarray, exit_kind: int, now: float
     ) -> None:
         fleet = self.fleet
-        arrival = paid_at + self._driver_travel[ids]
+        arrival = paid_at + fleet.driver_travel_days[ids]
         fleet.status[ids] = RETURNING
         fleet.exit_kind[ids] = exit_kind
         fleet.paid_at[ids] = paid_at
         fleet.fee_paid_eur[ids] = fee
-        fleet.retrieval_cost_eur[ids] = self._retrieval_cost[ids]
+        fleet.retrieval_cost_eur[ids] = fleet.retrieval_cost_draw_eur[ids]
         fleet.left_lot[ids] = arrival
         fleet.queue_arrival[ids] = arrival
         self.border.submit(self.checkpoint_rng, now, ids, arrival, departure=paid_at)
 
-    def _cancel_decisions(self) -> None:
-        self._next_decision = self._decision_ids.size
+    def _cancel_requests(self) -> None:
+        self._queue_next = self._queue_ids.size
+
+    # -- news ----------------------------------------------------------------------------------
+    def news(self, now: float, shift: float = 0.0) -> None:
+        """Owners hear news that makes them expect to wait ``shift`` days longer; then they
+        reconsider."""
+        self.belief_shift += shift
+        self.review(now)
+
+    def expect_release_by(self, now: float, day: float | None) -> None:
+        """Owners hear news that makes them expect the release by ``day`` at the latest (None:
+        that expectation is gone, e.g. the talks failed); then they reconsider."""
+        self.belief_cap_day = INF if day is None else day
+        self.review(now)
+
+    def announce_deadline(self, now: float, deadline: float) -> None:
+        self.announced_deadlines.append(deadline)
+        self.log(f"confiscation deadline announced for day {deadline:g}")
+        self.review(now)
 
     # -- general release and confiscation -------------------------------------------------------
+    def release_fee(self, now: float) -> float:
+        if self.scenario.release.fee_rule == "flat":
+            return self.flat_fee_eur
+        return self.fee_owed(now) * (1.0 - self.fee_discount)
+
     def release(self, now: float, channel: str) -> bool:
         """The general release: every held truck may leave once its fee is paid. Returns
         whether it happened (not if already released, confiscated, or nothing is held)."""
@@ -175,14 +329,12 @@ class Detention:
             return False
         self.release_day = now
         self.release_channel = channel
-        self._cancel_decisions()
+        self._cancel_requests()
         fleet = self.fleet
         held = np.flatnonzero(fleet.status == HELD)
-        if self.scenario.release.fee_rule == "flat":
-            due = self.flat_fee_eur
-        else:
-            due = self.accrued_fee(now) * (1.0 - self.fee_discount)
-        pays = due + self._retrieval_cost[held] <= fleet.worth_eur[held]
+        due = self.release_fee(now)
+        _, share = self.compensations.terms_for(now, fleet.group[held])
+        pays = (1.0 - share) * due + fleet.retrieval_cost_draw_eur[held] <= fleet.worth_eur[held]
         payers = held[pays]
         pickup = np.asarray(
             self.scenario.release.pickup_delay_days.sample(self.rng, payers.size), dtype=float
@@ -202,11 +354,11 @@ class Detention:
         return True
 
     def confiscate(self, now: float) -> None:
-        """The storage period is over: Belarus takes every truck still on the lots."""
+        """A deadline enforced: Belarus takes every truck still on the lots."""
         if not self.unresolved(now):
             return
         self.confiscation_day = now
-        self._cancel_decisions()
+        self._cancel_requests()
         seized = np.flatnonzero(self.fleet.status == HELD)
         self._lose(seized, now, CONFISCATED)
         self.log(f"confiscation: {seized.size} trucks")
@@ -217,14 +369,5 @@ class Detention:
         fleet.lost_at[ids] = now
         fleet.left_lot[ids] = now
         fleet.idle_to[ids] = now
-
-    # -- accounting ----------------------------------------------------------------------------
-    def compensation_until(self, day: float) -> float:
-        """What Lithuania's scheme has paid by ``day``: per held truck per day on the lots."""
-        rate = self.compensation_eur_per_day
-        if rate <= 0 or self.hold_day is None:
-            return 0.0
-        start = self.hold_day + self.scenario.compensation.starts_days_after_hold
-        end = np.minimum(self.fleet.left_lot, day)
-        held = np.isfinite(self.fleet.held_from)
-        return float(rate * np.clip(end[held] - start, 0.0, None).sum())
+        if status == ABANDONED and self.release_day is None:
+            self.log(f"{ids.size} trucks written off")

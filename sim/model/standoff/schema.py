@@ -14,7 +14,7 @@ Times are in days from the scenario's start (day 0 = ``start_date``); money in E
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -148,40 +148,41 @@ class OwnerGroup(Section):
 
     share: float = Field(gt=0, le=1, description="Share of the fleet in this group.")
     value_eur: param("truck", gt=0, unit="EUR") = Field(  # type: ignore[valid-type]
-        description="Market value of the vehicle (tractor with trailer)."
+        {"dist": "lognormal", "mean": 30000, "sd": 15000},
+        description="Market value of the vehicle (tractor with trailer).",
     )
     idle_cost_eur_per_day: param("truck", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
-        description="The carrier's own cost of the vehicle standing idle."
+        {"dist": "lognormal", "mean": 170, "sd": 50},
+        description="The carrier's own cost of the vehicle standing idle (lost contracts, "
+        "leasing, wages), until it is home or replaced.",
     )
     owner_value_factor: param("truck", gt=0) = Field(  # type: ignore[valid-type]
-        1.5,
+        {"dist": "uniform", "low": 1.0, "high": 1.6},
         description="Worth of the vehicle to its owner as a multiple of its market value "
-        "(replacement lead time, contracts): the owner abandons a truck whose fee and retrieval "
-        "cost exceed value * factor.",
+        "(replacement lead time, contracts): what writing it off loses.",
     )
 
 
 def _default_groups() -> dict[str, OwnerGroup]:
-    return {
-        "lithuanian": OwnerGroup(
-            share=0.68,
-            value_eur={"dist": "lognormal", "mean": 14900, "sd": 7000},
-            idle_cost_eur_per_day={"dist": "lognormal", "mean": 200, "sd": 60},
-        ),
-        "polish": OwnerGroup(
-            share=0.32,
-            value_eur={"dist": "lognormal", "mean": 14900, "sd": 7000},
-            idle_cost_eur_per_day={"dist": "lognormal", "mean": 200, "sd": 60},
-        ),
-    }
+    return {"lithuanian": OwnerGroup(share=0.68), "polish": OwnerGroup(share=0.32)}
 
 
 class Fleet(Section):
-    """Lithuanian-registered vehicles in Belarus at the start."""
+    """Lithuanian-registered vehicles in Belarus, and their trips while the border is open."""
 
     trucks_in_belarus: param(  # type: ignore[valid-type]
         "replication", ge=0, le=MAX_TRUCKS, unit="trucks"
-    ) = Field(2300, description="Vehicles in Belarus on day 0 (rounded to a whole number).")
+    ) = Field(
+        {"dist": "triangular", "low": 1900, "mode": 2200, "high": 2600},
+        description="Vehicles in Belarus on day 0 (rounded to a whole number). While the "
+        "border is open and no hold is in force, trucks enter at trucks_in_belarus / stay_days "
+        "a day and each stays stay_days on average, so the number in Belarus stays about this.",
+    )
+    stay_days: param("replication", gt=0, unit="days") = Field(  # type: ignore[valid-type]
+        {"dist": "uniform", "low": 7, "high": 14},
+        description="Mean days a truck spends in Belarus on a trip (exponential stays). "
+        "Entries stop while the border is closed and once a hold is ordered.",
+    )
     groups: dict[str, OwnerGroup] = Field(default_factory=_default_groups)
 
     @field_validator("groups")
@@ -196,10 +197,11 @@ class Fleet(Section):
 
 
 class Evacuation(Section):
-    """Trucks that head home once the border closes, before any hold order."""
+    """Trucks that head home when a closure starts, before any hold order (every closure)."""
 
     share: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.25, description="Share of trucks that try to leave when the first closure starts."
+        {"dist": "uniform", "low": 0.15, "high": 0.35},
+        description="Share of the trucks then in Belarus that try to leave when a closure starts.",
     )
     decision_delay_days: param("truck", ge=0, unit="days") = Field(  # type: ignore[valid-type]
         {"dist": "exponential", "mean": 2.0}, description="From the closure to setting off."
@@ -216,54 +218,159 @@ class Hold(Section):
         0.9, description="Chance that a closure (while no hold is in force) provokes a hold order."
     )
     reaction_delay_days: param("event", ge=0, unit="days") = Field(  # type: ignore[valid-type]
-        12, description="From the closure's start to the hold order."
+        {"dist": "triangular", "low": 8, "mode": 12, "high": 16},
+        description="From the closure's start to the hold order.",
     )
-    requires_border_closed: bool = Field(
-        True, description="The order is issued only if the border is still closed by then."
+    after_reopening_probability: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
+        {"dist": "uniform", "low": 0.3, "high": 0.9},
+        description="Chance Belarus still orders the hold if the border has reopened by then "
+        "(in the case the trucks stayed held after the reopening).",
     )
 
 
 class Detention(Section):
-    """Storage fees on the guarded lots and the storage period that ends in confiscation."""
+    """Storage fees on the guarded lots, and the storage period that may end in confiscation."""
 
     storage_fee_eur_per_day: param("replication", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
-        120, description="Fee owed to Belarus per held vehicle per day."
+        120,
+        description="Fee owed to Belarus per held vehicle per day (a `set_fee` policy changes it).",
     )
     storage_period_days: param("replication", gt=0, unit="days") = Field(  # type: ignore[valid-type]
-        120, description="After this long on the lots, unclaimed trucks may be confiscated."
+        120,
+        description="After this long on the lots, unclaimed trucks may be confiscated: "
+        "the confiscation deadline (days after the hold).",
     )
     confiscation_probability: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.0, description="Chance Belarus confiscates the trucks still held when the period ends."
+        0.1, description="Chance Belarus confiscates the trucks still held at the deadline."
+    )
+    deadline_announced_days_after_hold: param("event", ge=0, unit="days") | None = Field(  # type: ignore[valid-type]
+        None,
+        description="When Belarus announces the deadline to owners (None: never announced; "
+        "owners then do not count it). Owners believe it with `owners.deadline_credibility`.",
     )
 
 
 class Compensation(Section):
-    """A Lithuanian compensation scheme for carriers (none in the case)."""
+    """A Lithuanian compensation scheme for carriers (none in the case), in several forms."""
 
     eur_per_truck_per_day: param("replication", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
-        0, description="Paid by Lithuania per held truck per day."
+        0, description="Paid per covered truck per day on the lots."
     )
-    starts_days_after_hold: float = Field(0, ge=0)
+    lump_sum_eur_per_truck: param("replication", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
+        0,
+        description="Paid once per covered truck on the lots when the scheme starts (or "
+        "when the truck is held, if later).",
+    )
+    fee_share_reimbursed: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
+        0, description="Share of the storage and exit fees the carriers pay that is refunded."
+    )
+    budget_eur: param("replication", ge=0, unit="EUR") | None = Field(  # type: ignore[valid-type]
+        None, description="Cap on all payments (None: no cap); payments stop once it is spent."
+    )
+    groups: list[str] | None = Field(
+        None, description="Owner groups covered (names under fleet.groups; None: all)."
+    )
+    starts_days_after_hold: float = Field(
+        0, ge=0, description="The scheme starts this many days after the hold order."
+    )
+    enters_decisions: bool = Field(
+        True,
+        description="Owners count the scheme when they decide (retrieve, wait, write off); "
+        "false: it only changes the books.",
+    )
 
 
 class Retrieval(Section):
     """Individual retrieval: an owner pays one truck's accrued fees and sends a driver."""
 
-    decision_delay_days: param("truck", ge=0, unit="days") = Field(  # type: ignore[valid-type]
-        {"dist": "exponential", "mean": 180},
-        description="From the hold order to the owner's attempt to retrieve the truck.",
-    )
     cost_eur: param("truck", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
-        1000, description="Driver travel, paperwork: paid on retrieval or release."
+        {"dist": "uniform", "low": 500, "high": 1500},
+        description="Driver travel, paperwork: paid on retrieval or release.",
     )
     driver_travel_days: param("truck", ge=0, unit="days") = Field(  # type: ignore[valid-type]
         {"dist": "uniform", "low": 1, "high": 3},
-        description="From paying to the truck reaching the checkpoint queue.",
+        description="From Belarus processing the truck to it reaching the checkpoint queue.",
+    )
+
+
+class Owners(Section):
+    """How owners of held trucks decide: retrieve now, wait for a release, write off, replace.
+
+    At the hold, at each piece of news and every `review_interval_days`, each owner compares
+    the expected cost of retrieving now (fee owed when Belarus gets round to the truck, driver,
+    idle cost meanwhile), of waiting for the general release they expect (idle cost until then,
+    the fee then less the discount they expect, the risk of confiscation if a deadline they
+    believe falls before it) and of writing the truck off (its worth to them), and takes the
+    cheapest. An owner who expects a long wait replaces the truck (a one-off cost, then a daily
+    cost instead of the idle cost).
+    """
+
+    review_interval_days: float = Field(
+        7.0, gt=0, description="How often owners reassess without news."
+    )
+    expected_release_days: param("truck", gt=0, unit="days") = Field(  # type: ignore[valid-type]
+        {"dist": "lognormal", "mean": 60, "sd": 40},
+        description="Owner's belief at the hold: days until a general release.",
+    )
+    belief_pessimism: param("replication", ge=0) = Field(  # type: ignore[valid-type]
+        0.5,
+        description="Days added to the expected remaining wait per day waited without a "
+        "release (the longer it lasts, the longer owners expect it to last).",
+    )
+    expected_fee_discount: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
+        0.5, description="Share of the accrued fee owners expect a general release to waive."
+    )
+    us_visit_without_trucks_days: param("replication", ge=0, unit="days") = Field(  # type: ignore[valid-type]
+        30,
+        description="News: a US envoy visit that leaves the trucks out adds this to every "
+        "owner's expected wait.",
+    )
+    talks_open_expected_days: param("replication", ge=0, unit="days") = Field(  # type: ignore[valid-type]
+        30,
+        description="News: while the carriers' talks are open, owners expect the release "
+        "within this many days (their belief is capped by it).",
+    )
+    deadline_credibility: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
+        0.2,
+        description="Owners' chance that an announced confiscation deadline will be enforced.",
+    )
+    replacement_cost_eur: param("truck", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
+        {"dist": "uniform", "low": 2000, "high": 8000},
+        description="One-off cost of replacing a held truck (leasing or buying a substitute).",
+    )
+    replacement_eur_per_day: param("truck", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
+        {"dist": "uniform", "low": 40, "high": 90},
+        description="Daily cost of the substitute, paid instead of the idle cost until the "
+        "held truck is home or lost.",
+    )
+
+
+class Belarus(Section):
+    """Belarus's side: how fast it processes retrievals and how it weighs releasing the trucks.
+
+    What holding brings per day: the fee on every truck still on the lots plus their value as
+    leverage; what it costs: pressure plus any EU counter-measure. Belarus's reservation price
+    for a release is (brings - costs) * planning_days (never below 0): an offer through any
+    channel (a government attempt, the carriers' talks, a US deal) frees the trucks if it is
+    worth at least that. Leverage falls as trucks leave, so retrievals make a release cheaper.
+    """
+
+    processing_per_day: param("replication", gt=0, unit="trucks/day") = Field(  # type: ignore[valid-type]
+        12, description="Individual retrievals Belarus processes a day (a backlog forms)."
+    )
+    leverage_eur_per_truck_per_day: param("replication", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
+        100, description="Worth to Minsk of one held truck per day as a bargaining chip."
+    )
+    pressure_eur_per_day: param("replication", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
+        50_000, description="Cost to Minsk of holding the trucks per day (trade, reputation)."
+    )
+    planning_days: param("replication", gt=0, unit="days") = Field(  # type: ignore[valid-type]
+        90, description="How far ahead Minsk weighs what holding brings against its costs."
     )
 
 
 class Release(Section):
-    """The general release decision and its fee rule."""
+    """The terms of the general release: the fee rule, and the owners' pickup."""
 
     fee_rule: Literal["accrued", "flat"] = Field(
         "accrued",
@@ -271,26 +378,28 @@ class Release(Section):
         "`flat`: pay `flat_fee_eur` whatever accrued.",
     )
     fee_discount: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.0, description="Share of the accrued fee waived under the `accrued` rule."
+        {"dist": "uniform", "low": 0.0, "high": 0.5},
+        description="Share of the accrued fee waived under the `accrued` rule.",
     )
     flat_fee_eur: param("replication", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
         0, description="Exit fee per truck under the `flat` rule."
     )
     pickup_delay_days: param("truck", ge=0, unit="days") = Field(  # type: ignore[valid-type]
-        {"dist": "uniform", "low": 1, "high": 10},
+        {"dist": "uniform", "low": 1, "high": 14},
         description="From the release to the owner paying and a driver setting off.",
     )
 
 
 class Government(Section):
-    """Lithuania's bilateral channel: attempts that rarely succeed."""
+    """Lithuania's bilateral channel: attempts whose offers rarely meet Minsk's price."""
 
     enabled: bool = True
     attempt_interval_days: param("event", gt=0, unit="days") = Field(  # type: ignore[valid-type]
         {"dist": "exponential", "mean": 30}, description="Between diplomatic attempts."
     )
-    success_probability: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.02, description="Chance that one attempt produces the general release."
+    offer_eur: param("event", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
+        {"dist": "exponential", "mean": 300_000},
+        description="What one attempt offers Minsk for the release.",
     )
 
 
@@ -299,7 +408,8 @@ class Carriers(Section):
 
     enabled: bool = True
     patience_days: param("replication", ge=0, unit="days") = Field(  # type: ignore[valid-type]
-        125, description="Days after the hold order when carriers open talks."
+        {"dist": "triangular", "low": 100, "mode": 127, "high": 150},
+        description="Days after the hold order when carriers open talks.",
     )
     patience_loss_eur: param("replication", gt=0, unit="EUR") | None = Field(  # type: ignore[valid-type]
         None, description="Or when their net losses pass this (whichever comes first)."
@@ -310,15 +420,23 @@ class Carriers(Section):
     opening_day: float | None = Field(
         None, ge=0, description="If set, talks open on this day (after a hold) regardless."
     )
-    success_probability: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.1, description="Chance that the talks alone produce the general release."
-    )
     talks_duration_days: param("event", ge=0, unit="days") = Field(  # type: ignore[valid-type]
         {"dist": "triangular", "low": 10, "mode": 30, "high": 60},
-        description="From opening talks to the release they produce (if they do).",
+        description="From opening the talks to their outcome.",
     )
-    us_truck_boost: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.5, description="Added to the chance a US deal includes the trucks once talks are open."
+    offer_eur: param("event", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
+        {"dist": "exponential", "mean": 1_000_000},
+        description="What the carriers offer Minsk at the end of the talks; the talks free "
+        "the trucks if it meets Minsk's price, and fail otherwise.",
+    )
+    us_offer_eur: param("replication", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
+        2_000_000,
+        description="Added to a US deal's offer for the trucks while the talks are open.",
+    )
+    retry_days: param("event", ge=0, unit="days") | None = Field(  # type: ignore[valid-type]
+        {"dist": "uniform", "low": 14, "high": 45},
+        description="After failed talks, carriers open new ones this many days later "
+        "(None: they do not try again).",
     )
 
 
@@ -331,6 +449,18 @@ class SanctionsSector(Section):
     lifted_at_start: bool = False
 
 
+def _default_sanctions() -> dict[str, SanctionsSector]:
+    return {
+        "airline": SanctionsSector(value_eur_per_year=30_000_000, lifted_at_start=True),
+        "potash": SanctionsSector(
+            value_eur_per_year={"dist": "uniform", "low": 200_000_000, "high": 800_000_000}
+        ),
+        "finance": SanctionsSector(
+            value_eur_per_year={"dist": "uniform", "low": 50_000_000, "high": 300_000_000}
+        ),
+    }
+
+
 class UsMediation(Section):
     """US envoy visits; a visit may end in a deal: prisoners, sanctions relief, and trucks."""
 
@@ -339,35 +469,138 @@ class UsMediation(Section):
         -24, description="Day of the last visit before the scenario starts (may be negative)."
     )
     visit_interval_days: param("event", gt=0, unit="days") = Field(  # type: ignore[valid-type]
-        {"dist": "gamma", "mean": 92, "sd": 10}, description="Between envoy visits."
+        {"dist": "gamma", "mean": 92, "sd": 8}, description="Between envoy visits."
     )
     deal_probability: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
         0.85, description="Chance that a visit ends in a deal."
     )
     prisoners_held: param("replication", ge=0, unit="people") = Field(  # type: ignore[valid-type]
-        1100, description="Political prisoners held at the start: bounds all releases."
+        {"dist": "uniform", "low": 1000, "high": 1200},
+        description="Political prisoners held at the start: bounds all releases.",
     )
     prisoners_per_deal: param("event", ge=0, unit="people") = Field(  # type: ignore[valid-type]
-        {"dist": "lognormal", "mean": 150, "sd": 80}, description="Prisoners freed by one deal."
+        {"dist": "lognormal", "mean": 150, "sd": 90}, description="Prisoners freed by one deal."
     )
     sectors_per_deal: WholeNumber = Field(
         1, ge=0, le=MAX_COUNT, description="Sanctions sectors one deal lifts."
     )
     sanctions: dict[str, SanctionsSector] = Field(
-        default_factory=dict, description="Sectors in the order deals lift them."
+        default_factory=_default_sanctions, description="Sectors in the order deals lift them."
     )
-    trucks_probability: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.1, description="Chance a deal includes the trucks, before any boost."
+    appraisal_years: float = Field(
+        5.0, gt=0, le=100, description="Years over which sanctions relief is valued."
+    )
+    discount_rate: float = Field(
+        0.08, ge=0, le=1, description="Yearly rate at which relief is discounted to day 0."
+    )
+    trucks_offer_eur: param("event", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
+        {"dist": "lognormal", "mean": 3_000_000, "sd": 3_000_000},
+        description="What a deal offers Minsk for the trucks (on top of prisoners-for-"
+        "sanctions); the deal includes them if the offer meets Minsk's price.",
     )
     lithuania_request_days_after_hold: param("event", ge=0, unit="days") | None = Field(  # type: ignore[valid-type]
-        None, description="When Lithuania asks the US to include the trucks (None: never)."
+        {"dist": "uniform", "low": 30, "high": 120},
+        description="When Lithuania asks the US to include the trucks (None: never; an "
+        "`ask_us` policy can ask too).",
     )
-    lithuania_request_boost: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
-        0.2, description="Added to the truck chance once Lithuania has asked."
+    lithuania_request_offer_eur: param("replication", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
+        2_000_000, description="Added to a deal's offer for the trucks once Lithuania has asked."
     )
     release_delay_days: param("event", ge=0, unit="days") = Field(  # type: ignore[valid-type]
-        4, description="From a deal that includes the trucks to the release decision."
+        {"dist": "uniform", "low": 3, "high": 7},
+        description="From a deal that includes the trucks to the release decision.",
     )
+
+
+# -- policies ----------------------------------------------------------------------------------
+METRICS = ("days_since_hold", "trucks_on_lots", "carriers_net_loss_eur", "trucks_retrieved")
+
+
+class Condition(Section):
+    """A condition on the state, checked once a day: `metric` above and/or below a number."""
+
+    metric: Literal[
+        "days_since_hold", "trucks_on_lots", "carriers_net_loss_eur", "trucks_retrieved"
+    ]
+    above: float | None = None
+    below: float | None = None
+
+    @model_validator(mode="after")
+    def _bound_given(self) -> Condition:
+        if self.above is None and self.below is None:
+            raise ValueError("give `above` or `below`")
+        return self
+
+
+class PolicyBase(Section):
+    """An action taken once: on `day`, or on the first day `when` holds (after a hold order)."""
+
+    name: str = Field(min_length=1, description="Names the policy (entries merge by it).")
+    day: float | None = Field(None, ge=0, description="Day the action is taken.")
+    when: Condition | None = Field(None, description="Or: the first day this holds.")
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> PolicyBase:
+        if (self.day is None) == (self.when is None):
+            raise ValueError("give exactly one of `day` and `when`")
+        return self
+
+
+class SetFee(PolicyBase):
+    """Belarus changes the storage fee from then on (the fee owed so far stays)."""
+
+    action: Literal["set_fee"]
+    eur_per_day: param("replication", ge=0, unit="EUR/day")  # type: ignore[valid-type]
+
+
+class CompensationPolicy(PolicyBase, Compensation):
+    """Lithuania starts (or changes, or stops with all amounts 0) a compensation scheme."""
+
+    action: Literal["compensation"]
+
+
+class AskUs(PolicyBase):
+    """Lithuania asks the US to include the trucks in its next deal."""
+
+    action: Literal["ask_us"]
+
+
+class CheckpointPolicy(PolicyBase):
+    """Lithuania opens, restricts or closes a checkpoint (a border closure still applies)."""
+
+    action: Literal["checkpoint"]
+    checkpoint: str = Field(description="A name under `checkpoints`.")
+    capacity_fraction: float | None = Field(
+        ge=0, description="Share of its lanes open from then on (None: back to normal)."
+    )
+
+
+class ConfiscationDeadline(PolicyBase):
+    """Belarus announces that trucks still held in `days` will be confiscated."""
+
+    action: Literal["confiscation_deadline"]
+    days: float = Field(gt=0, description="From the announcement to the deadline.")
+    probability: param("replication", ge=0, le=1) = Field(  # type: ignore[valid-type]
+        1.0, description="Chance Belarus enforces it."
+    )
+
+
+class EuCountermeasures(PolicyBase):
+    """The EU imposes counter-measures that cost Minsk `eur_per_day` while trucks are held."""
+
+    action: Literal["eu_countermeasures"]
+    eur_per_day: param("replication", ge=0, unit="EUR/day")  # type: ignore[valid-type]
+
+
+Policy = Annotated[
+    SetFee
+    | CompensationPolicy
+    | AskUs
+    | CheckpointPolicy
+    | ConfiscationDeadline
+    | EuCountermeasures,
+    Field(discriminator="action"),
+]
 
 
 class Scenario(ScenarioBase):
@@ -389,10 +622,15 @@ class Scenario(ScenarioBase):
     detention: Detention = Field(default_factory=Detention)
     compensation: Compensation = Field(default_factory=Compensation)
     retrieval: Retrieval = Field(default_factory=Retrieval)
+    owners: Owners = Field(default_factory=Owners)
+    belarus: Belarus = Field(default_factory=Belarus)
     release: Release = Field(default_factory=Release)
     government: Government = Field(default_factory=Government)
     carriers: Carriers = Field(default_factory=Carriers)
     us: UsMediation = Field(default_factory=UsMediation)
+    policies: list[Policy] = Field(
+        default_factory=list, description="Actions at a day or on a condition (see README)."
+    )
 
     @field_validator("checkpoints")
     @classmethod
@@ -402,3 +640,24 @@ class Scenario(ScenarioBase):
         if sum(c.lanes for c in checkpoints.values()) == 0:
             raise ValueError("at least one checkpoint needs lanes > 0")
         return checkpoints
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> Scenario:
+        groups = set(self.fleet.groups)
+        schemes = [self.compensation, *(p for p in self.policies if p.action == "compensation")]
+        for scheme in schemes:
+            unknown = sorted(set(scheme.groups or ()) - groups)
+            if unknown:
+                raise ValueError(
+                    f"compensation groups {unknown} are not owner groups ({sorted(groups)})"
+                )
+        names = [p.name for p in self.policies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"policy names must be unique, got {names}")
+        for policy in self.policies:
+            if policy.action == "checkpoint" and policy.checkpoint not in self.checkpoints:
+                raise ValueError(
+                    f"policy {policy.name!r}: checkpoint {policy.checkpoint!r} is not one of "
+                    f"{sorted(self.checkpoints)}"
+                )
+        return self

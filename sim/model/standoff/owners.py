@@ -1,0 +1,109 @@
+"""How owners of held trucks decide: retrieve now, wait for a general release, or write off;
+and whether to replace the truck meanwhile.
+
+Every owner looks forward with the same rule (``Owners`` in schema.py). With, for a truck,
+``F`` the fee owed now, ``f`` the fee per day, ``s`` the share of fees a compensation scheme
+refunds, ``k`` the compensation per day, ``c`` its daily cost (idle, or the substitute's once
+replaced), ``r`` the driver and paperwork, ``w`` its worth to the owner, ``D`` the days until
+the release the owner expects, ``d`` the fee discount they expect then, and ``q`` the days
+until Belarus would process a retrieval asked for now:
+
+- retrieve: ``(1 - s) (F + f q) + r + (c - k) q``
+- wait: ``(1 - s) (1 - d) (F + f D) + r + (c - k) D``; if a confiscation deadline the owner
+  believes (with probability ``p``) falls before ``now + D``, a share ``p`` of this is
+  replaced by losing the truck at the deadline: ``w + (c - k) (T - now)``;
+- write off: ``w``.
+
+The owner takes the cheapest. Retrievals queue at Belarus's processing (``processing_per_day``):
+the owners most willing to retrieve (highest tolerable wait ``q*``) ask first, so among the
+owners who prefer retrieving at an empty backlog, those whose ``q*`` covers their place in
+the queue join it; the rest wait or write off, whichever is cheaper.
+
+An owner replaces a held truck when the saving over the expected time without it pays for
+the substitute: ``(c_idle - c_sub) T > replacement_cost``, with ``T = q`` for a truck already
+in the processing queue and ``D`` otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What every owner knows at a decision point (the same for all)."""
+
+    now: float
+    fee_owed: float  # F: fee owed per truck so far
+    fee_per_day: float  # f
+    backlog_days: float  # q0: days until Belarus would process a request made now
+    processing_per_day: float
+    expected_discount: float  # d
+    deadline: float  # T: day of a believed confiscation deadline (inf: none)
+    credibility: float  # p
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Indices (into the candidates) of owners who retrieve (in queue order) and who write off."""
+
+    retrieve: np.ndarray
+    write_off: np.ndarray
+
+
+def decide(
+    terms: Terms,
+    worth: np.ndarray,
+    daily_cost: np.ndarray,
+    retrieval_cost: np.ndarray,
+    expected_days: np.ndarray,
+    compensation_per_day: np.ndarray,
+    fee_refund_share: np.ndarray,
+) -> Choice:
+    """Each candidate owner's choice (arrays have one entry per candidate)."""
+    f = terms.fee_per_day
+    s = fee_refund_share
+    net_daily = daily_cost - compensation_per_day
+    horizon = np.maximum(expected_days, 0.0)
+    wait = (
+        (1.0 - s) * (1.0 - terms.expected_discount) * (terms.fee_owed + f * horizon)
+        + retrieval_cost
+        + net_daily * horizon
+    )
+    if terms.credibility > 0 and np.isfinite(terms.deadline):
+        until_deadline = max(0.0, terms.deadline - terms.now)
+        at_risk = terms.now + horizon > terms.deadline
+        lose = worth + net_daily * until_deadline
+        wait = np.where(at_risk, (1.0 - terms.credibility) * wait + terms.credibility * lose, wait)
+    alternative = np.minimum(wait, worth)
+    # Retrieving costs a + b q for a processing wait of q days.
+    a = (1.0 - s) * terms.fee_owed + retrieval_cost
+    b = (1.0 - s) * f + net_daily
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tolerable = np.where(
+            b > 0, (alternative - a) / b, np.where(a <= alternative, np.inf, -np.inf)
+        )
+    # Only owners who would queue behind the current backlog are ranked.
+    keen = np.flatnonzero(tolerable >= terms.backlog_days)
+    order = keen[np.argsort(-tolerable[keen], kind="stable")]
+    place = terms.backlog_days + np.arange(order.size) / terms.processing_per_day
+    fits = tolerable[order] >= place
+    # The queue is a prefix: the first owner whose tolerance does not cover their place stops it.
+    stop = int(np.argmin(fits)) if not fits.all() else order.size
+    retrieve = order[:stop]
+    rest = worth < wait
+    rest[retrieve] = False
+    write_off = np.flatnonzero(rest)
+    return Choice(retrieve=retrieve, write_off=write_off)
+
+
+def replaces(
+    idle_per_day: np.ndarray,
+    substitute_per_day: np.ndarray,
+    replacement_cost: np.ndarray,
+    days_without: np.ndarray,
+) -> np.ndarray:
+    """Which owners replace their truck, given the days they expect to be without it."""
+    return (idle_per_day - substitute_per_day) * np.maximum(days_without, 0.0) > replacement_cost
