@@ -64,7 +64,7 @@ def test_run_equals_the_folder_sim_run_writes(tmp_path: Path) -> None:
     assert result.summary == json.loads((folder / "summary.json").read_text())
     assert result.replications == 60 and result.name == "baseline"
     assert result.to_pandas()["replication"].tolist() == list(range(60))
-    assert set(result.series_values) == {"held", "queueing", "carrier_cost_eur"}
+    assert set(result.series_values) == {"held", "queueing", "carrier_cost_eur", "retrieved"}
     assert result.series_values["held"].shape[0] == 60
 
 

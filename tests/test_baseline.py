@@ -20,13 +20,23 @@ from sim.runner import run_replications
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
+#: Day 0 of the baseline is 5 Oct 2025; 10 Mar 2026 (the crisis centre's count) is day 156.
+TENTH_OF_MARCH = 156
+
+
 @pytest.fixture(scope="module")
-def baseline() -> pa.Table:
+def run() -> tuple[pa.Table, dict[str, np.ndarray]]:
     scenario, _ = load_scenario(SCENARIOS / "baseline.yaml")
     output = run_replications(
         build_model(scenario), seed=scenario.seed, replications=500, workers=1, progress=False
     )
-    return output.table
+    on_10_march = {name: output.series[name][:, TENTH_OF_MARCH] for name in ("held", "retrieved")}
+    return output.table, on_10_march
+
+
+@pytest.fixture(scope="module")
+def baseline(run: tuple[pa.Table, dict[str, np.ndarray]]) -> pa.Table:
+    return run[0]
 
 
 def column(table: pa.Table, name: str) -> np.ndarray:
@@ -71,7 +81,21 @@ def test_about_900_retrieved_individually_before_the_release(baseline: pa.Table)
     # Case: 868 of 1,418 listed returned by 10 Mar 2026, before the 23 Mar release.
     released = ~np.isnan(with_nan(baseline, "release_day"))
     retrieved = column(baseline, "trucks_retrieved")[released]
-    assert 700 <= np.median(retrieved[retrieved > 0]) <= 1050
+    assert 700 <= np.median(retrieved[retrieved > 0]) <= 1100
+
+
+def test_868_back_and_550_on_the_lots_on_10_march(
+    run: tuple[pa.Table, dict[str, np.ndarray]],
+) -> None:
+    # Case: on 10 Mar 2026 the crisis centre counted 868 of 1,418 listed vehicles returned,
+    # so ~550 still on the lots. In runs with a hold (the list counts held vehicles): the
+    # retrieved within +-15% of 868, and the median still held within [400, 700]. The share
+    # returned (61% of those listed) is not asked of the model: it holds more trucks than
+    # were listed (1,418 is a lower bound: "almost 2,000", CASE.md).
+    table, on_10_march = run
+    held = ~np.isnan(with_nan(table, "hold_day"))
+    assert 740 <= np.median(on_10_march["retrieved"][held]) <= 1000
+    assert 400 <= np.median(on_10_march["held"][held]) <= 700
 
 
 def test_release_about_145_days_after_closure_mostly_by_the_us(baseline: pa.Table) -> None:

@@ -135,7 +135,9 @@ def test_json_has_the_interface_shape(cli: Cli, runs: dict[str, Path]) -> None:
     assert "replication" not in data["metrics"] and "seed" not in data["metrics"]
 
     release = data["metrics"]["release_day"]
-    assert release["null_share_b"] > release["null_share_a"]  # no US deal: more "no release"
+    # No US deal: the release waits until retrievals have drained Minsk's leverage, so it comes
+    # later (restricted mean time to the horizon, over every pair).
+    assert release["diff"] > 0 and release["ci95"][0] > 0
     # A time to an event: compared over every pair by its restricted mean time to the horizon;
     # the former comparison, over the pairs where both runs saw the release, is events_only.
     assert release["n"] == REPLICATIONS

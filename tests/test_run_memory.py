@@ -209,9 +209,9 @@ def test_plan_run_from_python() -> None:
     assert plan.replications == 1000 and plan.workers == 1
     assert 1 <= plan.probe_replications <= 1000
     assert plan.seconds > 0 and plan.seconds_per_replication > 0
-    # about 0.3 KB of table and 8.8 KB of daily series (3 x 366 days) per replication
+    # about 0.4 KB of table and 11.7 KB of daily series (4 x 366 days) per replication
     assert 100_000 < plan.table_bytes < 1_000_000
-    assert 8_000_000 < plan.disk_bytes < 10_000_000
+    assert 10_500_000 < plan.disk_bytes < 13_000_000
     assert plan.peak_bytes > plan.base_bytes + plan.table_bytes
     assert str(plan) == plan.text
 

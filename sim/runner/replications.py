@@ -12,13 +12,13 @@ beyond them: each chunk's daily series go, as the chunk arrives, to a temporary 
 days at a time (:func:`sim.results.series_bands`). The bound, for the built-in model: the table
 is about 280 bytes per replication (``runs.parquet`` as Arrow), held about twice at the peak
 (the chunks' columns and the assembled table), so about 0.6 KB per replication; the daily
-series (3 x 366 days x 8 bytes = 8.8 KB per replication, formerly held in memory) are on disk.
+series (4 x 366 days x 8 bytes = 11.7 KB per replication, formerly held in memory) are on disk.
 On top of that, a constant: the interpreter, libraries and pool (about 200-240 MiB measured),
 the chunks in flight (at most a few chunks of :data:`sim.runner.engine.MAX_CHUNK_SIZE`
 replications), and the bands' working block, about 3 x max(8 MiB, 8 bytes x N) (constant up
 to a million replications). ``benchmarks/run_memory.py`` measures it: 2,000 -> 20,000
 replications on 2 workers, the parent's peak grew by 1.5 KB per replication (21 KB before).
-While the result lives the temporary folder takes the series' 8.8 KB per replication on disk.
+While the result lives the temporary folder takes the series' 11.7 KB per replication on disk.
 """
 
 from __future__ import annotations

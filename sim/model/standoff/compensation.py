@@ -109,12 +109,18 @@ class Compensations:
                 return scheme
         return None
 
-    def terms_for(self, day: float, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(per day, fee share) that owners of trucks of ``group`` count on at ``day``."""
+    def terms_for(
+        self, day: float, group: np.ndarray
+    ) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """(per day, fee share) that owners of trucks of ``group`` count on at ``day`` (plain
+        zeros when no scheme that enters their decisions pays anything)."""
         scheme = self.in_force(day)
-        if scheme is None or not scheme.enters_decisions:
-            zero = np.zeros(group.size)
-            return zero, zero
+        if (
+            scheme is None
+            or not scheme.enters_decisions
+            or (scheme.per_day == 0 and scheme.fee_share == 0)
+        ):
+            return 0.0, 0.0
         covered = scheme.covers(group)
         return covered * scheme.per_day, covered * scheme.fee_share
 

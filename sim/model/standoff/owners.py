@@ -14,10 +14,11 @@ until Belarus would process a retrieval asked for now:
   replaced by losing the truck at the deadline: ``w + (c - k) (T - now)``;
 - write off: ``w``.
 
-The owner takes the cheapest. Retrievals queue at Belarus's processing (``processing_per_day``):
-the owners most willing to retrieve (highest tolerable wait ``q*``) ask first, so among the
-owners who prefer retrieving at an empty backlog, those whose ``q*`` covers their place in
-the queue join it; the rest wait or write off, whichever is cheaper.
+The owner takes the cheapest. Retrievals queue at Belarus's processing (``processing_per_day``
+= P): the owners most willing to retrieve (highest tolerable wait ``q*``) ask first; the k-th
+to ask (k = 1, 2, ...) behind a backlog of ``q0`` days is processed ``q0 + k / P`` days from
+now, and asks only if that is within their ``q*``; the rest wait or write off, whichever is
+cheaper.
 
 An owner replaces a held truck when the saving over the expected time without it pays for
 the substitute: ``(c_idle - c_sub) T > replacement_cost``, with ``T = q`` for a truck already
@@ -59,8 +60,8 @@ def decide(
     daily_cost: np.ndarray,
     retrieval_cost: np.ndarray,
     expected_days: np.ndarray,
-    compensation_per_day: np.ndarray,
-    fee_refund_share: np.ndarray,
+    compensation_per_day: np.ndarray | float,
+    fee_refund_share: np.ndarray | float,
 ) -> Choice:
     """Each candidate owner's choice (arrays have one entry per candidate)."""
     f = terms.fee_per_day
@@ -88,7 +89,7 @@ def decide(
     # Only owners who would queue behind the current backlog are ranked.
     keen = np.flatnonzero(tolerable >= terms.backlog_days)
     order = keen[np.argsort(-tolerable[keen], kind="stable")]
-    place = terms.backlog_days + np.arange(order.size) / terms.processing_per_day
+    place = terms.backlog_days + (np.arange(order.size) + 1.0) / terms.processing_per_day
     fits = tolerable[order] >= place
     # The queue is a prefix: the first owner whose tolerance does not cover their place stops it.
     stop = int(np.argmin(fits)) if not fits.all() else order.size

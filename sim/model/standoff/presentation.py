@@ -22,9 +22,11 @@ PRESENTATION = Presentation(
         "closure_to_release_days",
         "trucks_held",
         "trucks_retrieved",
+        "trucks_abandoned",
         "detention_days_mean",
         "fees_paid_eur",
-        "belarus_gain_eur",
+        "carrier_net_cost_eur",
+        "belarus_standoff_gain_eur",
         "prisoners_released",
     ),
     precision_outcomes=(
@@ -43,6 +45,7 @@ PRESENTATION = Presentation(
             (
                 ("fees_paid_eur", "Fees paid"),
                 ("idle_cost_eur", "Idle cost"),
+                ("replacement_cost_eur", "Substitutes"),
                 ("assets_lost_eur", "Trucks lost"),
                 ("retrieval_cost_eur", "Retrieval"),
             ),
@@ -60,7 +63,12 @@ PRESENTATION = Presentation(
     series=(
         SeriesSpec("held", "Vehicles held on the lots", "vehicles"),
         SeriesSpec("queueing", "Vehicles queueing at the checkpoints", "vehicles"),
-        SeriesSpec("carrier_cost_eur", "Carriers' cumulative cost", "EUR"),
+        SeriesSpec(
+            "carrier_cost_eur",
+            "Carriers' cumulative cost (fees owed counted as they accrue)",
+            "EUR",
+        ),
+        SeriesSpec("retrieved", "Vehicles retrieved individually (cumulative)", "vehicles"),
     ),
     category_titles={
         "release_channel": "Which channel produced the general release",
@@ -77,11 +85,13 @@ PRESENTATION = Presentation(
         "released_carriers": GREEN,
         "released_us": ORANGE,
         "confiscated": RED,
+        "emptied": PURPLE,
         "unresolved": GREY,
         "fees_paid_eur": BLUE,
         "idle_cost_eur": ORANGE,
         "assets_lost_eur": RED,
         "retrieval_cost_eur": GREEN,
+        "replacement_cost_eur": TEAL,
         "sanctions_relief_eur": PURPLE,
     },
 )

@@ -110,7 +110,8 @@ class Detention:
         # Confiscation deadlines owners know of (announced), and whether Belarus enforces each.
         self.announced_deadlines: list[float] = []
         # Belarus's processing queue: requests in processing order, and when each is due.
-        self._lots = np.empty(0, dtype=np.int64)  # trucks held (some may have left since)
+        # Owners with a truck on the lots who have not asked for it yet, and what they weigh.
+        self._waiting: dict[str, np.ndarray] = {"ids": np.empty(0, dtype=np.int64)}
         self._queue_ids = np.empty(0, dtype=np.int64)
         self._queue_at = np.empty(0)
         self._queue_next = 0
@@ -180,7 +181,17 @@ class Detention:
         fleet.idle_from[held] = np.minimum(fleet.idle_from[held], now)
         self.hold_day = now
         self.trucks_held = int(held.size)
-        self._lots = held
+        self._waiting = {
+            "ids": held,
+            "expected": fleet.expected_release_days[held],
+            "replaced": np.zeros(held.size, dtype=bool),
+            "idle": fleet.idle_eur_per_day[held],
+            "substitute": fleet.replacement_eur_per_day[held],
+            "swap_cost": fleet.replacement_cost_eur[held],
+            "worth": fleet.worth_eur[held],
+            "retrieval": fleet.retrieval_cost_draw_eur[held],
+            "group": fleet.group[held],
+        }
         self._server_free = now
         spec = self.pending_compensation or self.scenario.compensation
         self.compensations.start(spec, now + spec.starts_days_after_hold)
@@ -197,42 +208,33 @@ class Detention:
         return min(future) if future else INF
 
     def review(self, now: float) -> None:
-        """A decision point: every owner with a truck on the lots chooses what to do."""
+        """A decision point: every owner still waiting with a truck on the lots chooses what
+        to do (owners already in Belarus's processing queue have chosen)."""
         if not self.unresolved(now):
             return
         fleet = self.fleet
-        lots = self._lots
-        on_lots = lots[fleet.status[lots] == HELD]
-        self._lots = on_lots
-        queued = np.isfinite(fleet.requested_at[on_lots])
-        backlog_days = max(0.0, self._server_free - now)
-        # Replacement: against the days each owner expects to be without the truck.
-        expected = self.expected_days(on_lots, now)
-        without = np.where(queued, backlog_days, expected)
-        open_ = ~np.isfinite(fleet.replaced_at[on_lots])
-        swap = open_ & replaces(
-            fleet.idle_eur_per_day[on_lots],
-            fleet.replacement_eur_per_day[on_lots],
-            fleet.replacement_cost_eur[on_lots],
-            without,
-        )
-        if swap.any():
-            fleet.replaced_at[on_lots[swap]] = now
-        candidates = on_lots[~queued]
-        if candidates.size == 0:
+        wait = self._waiting
+        ids = wait["ids"]
+        if ids.size == 0:
             return
-        replaced = np.isfinite(fleet.replaced_at[candidates])
-        daily = np.where(
-            replaced,
-            fleet.replacement_eur_per_day[candidates],
-            fleet.idle_eur_per_day[candidates],
+        waited = now - self.hold_day  # type: ignore[operator]
+        expected = np.minimum(
+            wait["expected"] + (self.pessimism * waited + self.belief_shift),
+            max(0.0, self.belief_cap_day - now),
         )
-        per_day, share = self.compensations.terms_for(now, fleet.group[candidates])
+        # Replacement: against the days each owner expects to be without the truck.
+        replaced = wait["replaced"]
+        swap = ~replaced & replaces(wait["idle"], wait["substitute"], wait["swap_cost"], expected)
+        if swap.any():
+            replaced |= swap
+            fleet.replaced_at[ids[swap]] = now
+        daily = np.where(replaced, wait["substitute"], wait["idle"])
+        per_day, share = self.compensations.terms_for(now, wait["group"])
         terms = Terms(
             now=now,
             fee_owed=self.fee_owed(now),
             fee_per_day=self.fees.rate(now),
-            backlog_days=backlog_days,
+            backlog_days=max(0.0, self._server_free - now),
             processing_per_day=self.processing_per_day,
             expected_discount=self.expected_discount,
             deadline=self.believed_deadline(now),
@@ -240,20 +242,34 @@ class Detention:
         )
         choice = decide(
             terms,
-            worth=fleet.worth_eur[candidates],
+            worth=wait["worth"],
             daily_cost=daily,
-            retrieval_cost=fleet.retrieval_cost_draw_eur[candidates],
-            expected_days=expected[~queued],
+            retrieval_cost=wait["retrieval"],
+            expected_days=expected,
             compensation_per_day=per_day,
             fee_refund_share=share,
         )
+        if choice.write_off.size == 0 and choice.retrieve.size == 0:
+            return
         if choice.write_off.size:
-            self._lose(candidates[choice.write_off], now, ABANDONED)
+            self._lose(ids[choice.write_off], now, ABANDONED)
         if choice.retrieve.size:
-            self._request(candidates[choice.retrieve], now)
+            chosen = choice.retrieve
+            at = self._request(ids[chosen], now)
+            # An owner joining the queue replaces the truck if the wait for it pays for that.
+            late = ~replaced[chosen] & replaces(
+                wait["idle"][chosen], wait["substitute"][chosen], wait["swap_cost"][chosen], at - now
+            )
+            if late.any():
+                fleet.replaced_at[ids[chosen[late]]] = now
+        keep = np.ones(ids.size, dtype=bool)
+        keep[choice.write_off] = False
+        keep[choice.retrieve] = False
+        self._waiting = {name: column[keep] for name, column in wait.items()}
 
-    def _request(self, ids: np.ndarray, now: float) -> None:
-        """Owners ask Belarus to process ``ids`` (in this order) from ``now``."""
+    def _request(self, ids: np.ndarray, now: float) -> np.ndarray:
+        """Owners ask Belarus to process ``ids`` (in this order) from ``now``; returns when
+        each will be processed."""
         self.fleet.requested_at[ids] = now
         start = max(now, self._server_free)
         at = start + (np.arange(ids.size) + 1.0) / self.processing_per_day
@@ -262,6 +278,7 @@ class Detention:
         self._queue_at = np.concatenate((self._queue_at[self._queue_next :], at))
         self._queue_next = 0
         self.backlog_peak = max(self.backlog_peak, int(self._queue_ids.size))
+        return at
 
     def backlog(self, now: float) -> int:
         """Requests Belarus has not processed by ``now``."""
