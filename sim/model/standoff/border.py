@@ -66,6 +66,31 @@ def open_lanes_for(capacity_lanes: float) -> int:
     return max(1, math.ceil(capacity_lanes - LANE_TOLERANCE))
 
 
+BULK_MIN_TRUCKS = 24  # below this many trucks, the heap loop is cheaper than the bulk check
+
+
+def _unqueued_prefix(
+    free_at: list[float], ready: np.ndarray, service: np.ndarray, until: float
+) -> int:
+    """How many leading trucks (ready in nondecreasing order) find a lane free when ready and
+    start before ``until``: for those, FIFO starts are the ready times.
+
+    Truck i waits iff every lane is busy at its ready time r_i: lanes busy from before (free
+    after r_i) plus earlier trucks still in service, i - #{j: r_j + s_j <= r_i} when every
+    service is positive and the earlier trucks all started when ready (which holds up to the
+    first truck that waits).
+    """
+    count = ready.size
+    if count < BULK_MIN_TRUCKS or not float(service.min()) > 0:
+        return 0
+    lanes = len(free_at)
+    busy_before = lanes - np.searchsorted(np.sort(np.asarray(free_at)), ready, side="right")
+    done = np.searchsorted(np.sort(ready + service), ready, side="right")
+    waits = busy_before + np.arange(count) - done >= lanes
+    prefix = int(np.argmax(waits)) if waits.any() else count
+    return min(prefix, int(np.searchsorted(ready, until, side="left")))
+
+
 class CheckpointQueue:
     """One checkpoint: lanes, a FIFO queue of standoff trucks, the background fluid, and a
     record of every truck that used it.
@@ -218,16 +243,27 @@ class CheckpointQueue:
             raise RuntimeError(
                 f"{self.name}: arrival {arrival.min()} before the queue's time {self.time}"
             )
-        rest = slice(self._next, None)
-        all_ids = np.concatenate((self._pend_ids[rest], ids))
-        all_arrival = np.concatenate((self._pend_arrival[rest], arrival))
-        all_service = np.concatenate((self._pend_service[rest], service))
-        all_ahead = np.concatenate((self._pend_ahead[rest], np.zeros(ids.size)))
-        order = np.argsort(all_arrival, kind="stable")
-        self._pend_ids = all_ids[order]
-        self._pend_arrival = all_arrival[order]
-        self._pend_service = all_service[order]
-        self._pend_ahead = all_ahead[order]
+        rest = self._next
+        pending = self._pend_arrival[rest:]
+        if pending.size == 0 or float(arrival.min()) >= pending[-1]:
+            # The new trucks all arrive after the pending ones: sort them alone and append.
+            if arrival.size > 1:
+                order = np.argsort(arrival, kind="stable")
+                ids, arrival, service = ids[order], arrival[order], service[order]
+            if pending.size == 0:
+                self._pend_ids, self._pend_arrival = ids, arrival
+                self._pend_service, self._pend_ahead = service, np.zeros(ids.size)
+            else:
+                self._pend_ids = np.concatenate((self._pend_ids[rest:], ids))
+                self._pend_arrival = np.concatenate((pending, arrival))
+                self._pend_service = np.concatenate((self._pend_service[rest:], service))
+                self._pend_ahead = np.concatenate((self._pend_ahead[rest:], np.zeros(ids.size)))
+        else:  # interleaved: merge by a stable sort (pending first at equal arrival times)
+            order = np.argsort(np.concatenate((pending, arrival)), kind="stable")
+            self._pend_ids = np.concatenate((self._pend_ids[rest:], ids))[order]
+            self._pend_arrival = np.concatenate((pending, arrival))[order]
+            self._pend_service = np.concatenate((self._pend_service[rest:], service))[order]
+            self._pend_ahead = np.concatenate((self._pend_ahead[rest:], np.zeros(ids.size)))[order]
         self._next = 0
 
     def advance(self, until: float) -> None:
@@ -261,14 +297,24 @@ class CheckpointQueue:
         else:
             ready = arrival[first:last]
         if self.open_lanes > 0 and first < last:
-            free_at = self._free_at
             stretch = self._service_stretch()
             service = self._pend_service[first:last]
             if stretch != 1.0:
                 service = service * stretch
-            starts: list[float] = []
+            # Trucks that find a lane free start on arrival: in bulk, without the heap.
+            skip = _unqueued_prefix(self._free_at, ready, service, until)
+            if skip:
+                ends = ready[:skip] + service[:skip]
+                lanes = self.open_lanes
+                both = np.concatenate((np.asarray(self._free_at), ends))
+                # A lane is always taken from the one free first, and the heap's minimum never
+                # falls: the lanes' free times are the largest ``lanes`` of all of them.
+                self._free_at = np.partition(both, both.size - lanes)[-lanes:].tolist()
+                heapq.heapify(self._free_at)
+            free_at = self._free_at
+            starts: list[float] = ready[:skip].tolist()
             # The hot loop: one heap operation per truck.
-            for a, s in zip(ready.tolist(), service.tolist(), strict=True):
+            for a, s in zip(ready[skip:].tolist(), service[skip:].tolist(), strict=True):
                 lane_free = free_at[0]
                 begin = a if a > lane_free else lane_free
                 if begin >= until:
@@ -394,6 +440,7 @@ class Border:
     lane_counts: list[tuple[float, ...]] = field(default_factory=list)
     background: list[float] = field(default_factory=list)
     overrides: list[float | None] = field(default_factory=list)
+    _table: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_specs(
@@ -517,19 +564,36 @@ class Border:
         if count == 1:
             choice = np.zeros(ids.size, dtype=np.int64)
         else:
-            when = np.full(ids.size, now) if departure is None else np.minimum(departure, now)
-            period = np.searchsorted(np.asarray(self.lane_days), when, side="right") - 1
-            weights = np.asarray(self.lane_counts, dtype=float)[period]
-            nominal = np.array([q.nominal_lanes for q in self.checkpoints], dtype=float)
-            weights[weights.sum(axis=1) == 0] = nominal
-            cumulative = np.cumsum(weights, axis=1)
-            pick = rng.random(ids.size) * cumulative[:, -1]
-            choice = np.minimum((pick[:, None] >= cumulative).sum(axis=1), count - 1)
+            days, cumulative = self._choice_table()
+            if departure is None:
+                period = np.full(1, days.size - 1)
+            else:
+                period = np.searchsorted(days, np.minimum(departure, now), side="right") - 1
+            if period.min() == period.max():  # one period (the usual case): a binary search
+                row = cumulative[int(period[0])]
+                pick = rng.random(ids.size) * row[-1]
+                choice = np.searchsorted(row, pick, side="right")
+            else:
+                rows = cumulative[period]
+                pick = rng.random(ids.size) * rows[:, -1]
+                choice = (pick[:, None] >= rows).sum(axis=1)
+            choice = np.minimum(choice, count - 1)
         for index, queue in enumerate(self.checkpoints):
             mine = choice == index
-            if mine.any():
-                service = np.asarray(queue.service_days.sample(rng, int(mine.sum())), dtype=float)
+            size = int(np.count_nonzero(mine))
+            if size:
+                service = np.asarray(queue.service_days.sample(rng, size), dtype=float)
                 queue.submit(ids[mine], arrival[mine], service)
+
+    def _choice_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(days, cumulative capacity weights per period): cached until the capacity changes.
+        A period with no capacity anywhere weighs the checkpoints by their nominal lanes."""
+        if self._table is None or self._table[0].size != len(self.lane_days):
+            weights = np.asarray(self.lane_counts, dtype=float)
+            nominal = np.array([q.nominal_lanes for q in self.checkpoints], dtype=float)
+            weights[weights.sum(axis=1) == 0] = nominal
+            self._table = (np.asarray(self.lane_days), np.cumsum(weights, axis=1))
+        return self._table
 
     def withdraw_waiting(self, now: float) -> np.ndarray:
         self._flush(now)
