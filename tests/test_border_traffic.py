@@ -408,3 +408,23 @@ def test_bulk_starts_match_the_heap_loop_exactly(monkeypatch: pytest.MonkeyPatch
         assert np.array_equal(ids_b, ids_l)
         assert np.array_equal(start_b, start_l)
         assert np.array_equal(end_b, end_l)
+
+
+def test_a_second_closure_in_the_reopening_window_counts_from_its_first_instant() -> None:
+    """mu = 100/day, background 50/day all queueing while closed (m = 0). Closed over [10, 12)
+    (backlog 100, gone by 14) and again over [20, 25). A vehicle arriving at 20 + x waits
+    5 - x + 50 x / 100 days: the supremum, just after day 20, is 5 days (120 h); at day 25 the
+    backlog is 250 vehicles, the window's peak."""
+    border = one_gate(
+        lanes=1,
+        service_days=0.01,
+        background_trucks_per_day=50.0,
+        background_queue_share_when_closed=1.0,
+    )
+    for start, stop in ((10.0, 12.0), (20.0, 25.0)):
+        border.set_closed(start, True)
+        border.set_closed(stop, False)
+    border.advance(60.0)
+    out = border.traffic_outcomes(60.0)
+    assert out["reopening_wait_hours"] == pytest.approx(120.0, abs=1e-6)
+    assert out["reopening_peak_queue"] == pytest.approx(250.0, abs=1e-9)

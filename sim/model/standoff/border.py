@@ -56,7 +56,6 @@ INF = math.inf
 MAX_BACKGROUND_SHARE = 0.95  # cap on rho, the background's share of an unqueued checkpoint
 LANE_TOLERANCE = 1e-9  # lanes' worth below which a capacity counts as whole (10 * 0.1 is 1 lane)
 REOPENING_WINDOW_DAYS = 30.0  # the reopening read-outs look this long after the first reopening
-JUST_AFTER = 1e-9  # days: where a wait jumps up, it is read this much after the jump
 
 
 def open_lanes_for(capacity_lanes: float) -> int:
@@ -175,15 +174,25 @@ class CheckpointQueue:
             return self._lane_stretch
         return self._lane_stretch / (1.0 - min(rate / capacity, MAX_BACKGROUND_SHARE))
 
+    @property
+    def has_background(self) -> bool:
+        """Whether any background traffic ever arrived here (else every fluid read-out is 0)."""
+        return any(rate > 0 for rate in self.seg_rate)
+
+    def _segments(self) -> np.ndarray:
+        """The fluid's segments as one array: rows start, arrived, backlog, rate, capacity."""
+        return np.array(
+            (self.seg_start, self.seg_arrived, self.seg_backlog, self.seg_rate, self.seg_capacity)
+        )
+
     def fluid(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cumulative background arrived, background backlog) at times ``t`` >= 0."""
-        starts = np.asarray(self.seg_start)
+        starts, arrived0, backlog0, rates, capacities = self._segments()
         seg = np.maximum(np.searchsorted(starts, t, side="right") - 1, 0)
         since = t - starts[seg]
-        rate = np.asarray(self.seg_rate)[seg]
-        arrived = np.asarray(self.seg_arrived)[seg] + rate * since
-        net = rate - np.asarray(self.seg_capacity)[seg]
-        return arrived, np.maximum(0.0, np.asarray(self.seg_backlog)[seg] + net * since)
+        rate = rates[seg]
+        arrived = arrived0[seg] + rate * since
+        return arrived, np.maximum(0.0, backlog0[seg] + (rate - capacities[seg]) * since)
 
     def fluid_breakpoints(self, until: float) -> np.ndarray:
         """Times in [0, until] where the fluid's rates change: segment starts, the moments a
@@ -195,6 +204,36 @@ class CheckpointQueue:
                 points.append(start + self.seg_backlog[k] / (capacity - rate))
         times = np.unique(np.asarray(points))
         return times[times <= until]
+
+    def fluid_knots(self, until: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, cumulative arrived A, backlog B) at every point in [0, until] where the
+        fluid's slopes change, ``until`` last: A, B and D = A - B are linear in between, so
+        ``np.interp`` on these is exact up to ``until``."""
+        times: list[float] = []
+        arrived: list[float] = []
+        backlog: list[float] = []
+        count = len(self.seg_start)
+        for k in range(count):
+            start = self.seg_start[k]
+            if start > until:
+                break
+            stop = min(self.seg_start[k + 1], until) if k + 1 < count else until
+            a0, b0 = self.seg_arrived[k], self.seg_backlog[k]
+            rate, capacity = self.seg_rate[k], self.seg_capacity[k]
+            times.append(start)
+            arrived.append(a0)
+            backlog.append(b0)
+            if rate < capacity and b0 > 0:
+                clear = start + b0 / (capacity - rate)
+                if clear < stop:
+                    times.append(clear)
+                    arrived.append(a0 + rate * (clear - start))
+                    backlog.append(0.0)
+            if k + 1 == count or self.seg_start[k + 1] > until:
+                times.append(stop)
+                arrived.append(a0 + rate * (stop - start))
+                backlog.append(max(0.0, b0 + (rate - capacity) * (stop - start)))
+        return np.array(times), np.array(arrived), np.array(backlog)
 
     def background_ready_at(self, ahead: np.ndarray, until: float) -> np.ndarray:
         """First time the background served reaches ``ahead`` vehicles (``until`` if not by
@@ -640,9 +679,8 @@ class Border:
           (standoff trucks by the end of their service) in one calendar day [d, d+1) over
           [0, horizon).
         """
-        peak_through = 0.0
-        for queue in self.checkpoints:
-            peak_through = max(peak_through, _peak_daily_throughput(queue, horizon))
+        records = [queue.waiting_records() for queue in self.checkpoints]
+        peak_through = max(_peak_daily_throughput(queue, horizon) for queue in self.checkpoints)
         out: dict[str, float | int | None] = {
             "reopening_peak_queue": None,
             "reopening_wait_hours": None,
@@ -653,28 +691,30 @@ class Border:
         begin = self.closures[0][1]
         end = min(begin + REOPENING_WINDOW_DAYS, horizon)
         out["reopening_peak_queue"] = max(
-            _peak_vehicles(queue, begin, end) for queue in self.checkpoints
+            _peak_vehicles(queue, arrival, left, begin, end)
+            for queue, (arrival, left) in zip(self.checkpoints, records, strict=True)
         )
         out["reopening_wait_hours"] = 24.0 * max(
-            _longest_wait(queue, begin, end, horizon) for queue in self.checkpoints
+            _longest_wait(queue, arrival, left, begin, end, horizon)
+            for queue, (arrival, left) in zip(self.checkpoints, records, strict=True)
         )
         return out
 
 
-def _peak_vehicles(queue: CheckpointQueue, begin: float, end: float) -> float:
-    """Most vehicles (background backlog + standoff trucks waiting) at ``queue`` within
-    [begin, end]. The sum is linear between events, so its supremum is at an event: read just
-    after it (departures before arrivals at equal times) and just before it."""
-    arrival, left = queue.waiting_records()
-    events = np.concatenate(
-        (
-            [begin, end],
-            arrival,
-            left,
-            queue.fluid_breakpoints(end),
-        )
-    )
-    times = np.unique(events[(events >= begin) & (events <= end)])
+def _peak_vehicles(
+    queue: CheckpointQueue, arrival: np.ndarray, left: np.ndarray, begin: float, end: float
+) -> float:
+    """Most vehicles (background backlog + standoff trucks waiting, given when each arrived
+    and left the queue) at ``queue`` within [begin, end]. The sum is linear between events, so
+    its supremum is at an event: read just after it (departures before arrivals at equal
+    times) and just before it."""
+    background = queue.has_background
+    knots = queue.fluid_knots(end) if background else None
+    parts = [np.array([begin, end]), arrival, left]
+    if knots is not None:
+        parts.append(knots[0])
+    events = np.concatenate(parts)
+    times = events[(events >= begin) & (events <= end)]
     arr_sorted, left_sorted = np.sort(arrival), np.sort(left)
     after = np.searchsorted(arr_sorted, times, side="right") - np.searchsorted(
         left_sorted, times, side="right"
@@ -683,39 +723,41 @@ def _peak_vehicles(queue: CheckpointQueue, begin: float, end: float) -> float:
         left_sorted, times, side="left"
     )
     before[times <= begin] = 0  # what queued before the window is read at its start
-    backlog = queue.fluid(times)[1]
-    return float(np.max(np.maximum(after, before) + backlog))
+    count = np.maximum(after, before)
+    if knots is None:
+        return float(count.max())
+    return float(np.max(count + np.interp(times, knots[0], knots[2])))
 
 
-def _longest_wait(queue: CheckpointQueue, begin: float, end: float, horizon: float) -> float:
+def _longest_wait(
+    queue: CheckpointQueue,
+    arrival: np.ndarray,
+    left: np.ndarray,
+    begin: float,
+    end: float,
+    horizon: float,
+) -> float:
     """Longest wait (days) of a vehicle arriving at ``queue`` in [begin, end], censored at
     ``horizon``: standoff trucks until they start (or leave the queue), background vehicles
     until the background ahead of them is served."""
-    arrival, left = queue.waiting_records()
     inside = (arrival >= begin) & (arrival <= end)
     longest = float(np.max(np.minimum(left[inside], horizon) - arrival[inside], initial=0.0))
-    # Background: the wait W(t) = D^-1(A(t)) - t is linear between the fluid's breakpoints and
-    # the moments A(t) reaches D at one, and only jumps up; read it at each and just after.
-    points = queue.fluid_breakpoints(horizon)
-    arrived, backlog = queue.fluid(points)
+    if not queue.has_background:
+        return longest
+    # Background: a vehicle arriving at t waits W(t) = D^-1(A(t)) - t. W is linear between
+    # the knots and the moments A(t) reaches D at a knot, and only jumps up (where D is flat,
+    # a closed checkpoint); np.interp reads D^-1 at a flat level at the flat's end, the jump's
+    # upper side, so the supremum is W at one of those times.
+    times, arrived, backlog = queue.fluid_knots(horizon)
     served = arrived - backlog
-    reach = np.searchsorted(arrived, served, side="left").clip(1, max(1, points.size - 1))
-    lo, hi = points[reach - 1], points[np.minimum(reach, points.size - 1)]
-    a_lo, a_hi = arrived[reach - 1], arrived[np.minimum(reach, points.size - 1)]
-    slope = np.where(a_hi > a_lo, (hi - lo) / np.where(a_hi > a_lo, a_hi - a_lo, 1.0), 0.0)
-    crossing = np.clip(lo + (served - a_lo) * slope, lo, hi)
-    times = np.concatenate(([begin, end], points, crossing))
-    times = np.concatenate((times, times + JUST_AFTER))
-    times = np.unique(times[(times >= begin) & (times <= end)])
-    starts = np.asarray(queue.seg_start)
-    rates = np.asarray(queue.seg_rate)[
-        np.maximum(np.searchsorted(starts, times, side="right") - 1, 0)
-    ]
-    times = times[rates > 0]  # background vehicles arrive only at these times
-    if times.size:
-        ahead = queue.fluid(times)[0]
-        waits = queue.background_ready_at(ahead, horizon) - times
-        longest = max(longest, float(np.max(waits)))
+    reach = np.interp(served, arrived, times)
+    candidates = np.concatenate(([begin, end], times, reach))
+    candidates = candidates[(candidates >= begin) & (candidates <= end)]
+    seg = np.maximum(np.searchsorted(queue.seg_start, candidates, side="right") - 1, 0)
+    candidates = candidates[np.asarray(queue.seg_rate)[seg] > 0]  # background arrives then
+    if candidates.size:
+        ready = np.interp(np.interp(candidates, times, arrived), served, times)
+        longest = max(longest, float(np.max(ready - candidates)))
     return max(0.0, longest)
 
 
@@ -723,12 +765,15 @@ def _peak_daily_throughput(queue: CheckpointQueue, horizon: float) -> float:
     """Most vehicles through ``queue`` in one calendar day [d, d+1) within [0, horizon)."""
     if horizon <= 0:
         return 0.0
-    edges = np.unique(np.minimum(np.arange(0.0, math.ceil(horizon) + 1.0), horizon))
-    arrived, backlog = queue.fluid(edges)
-    background = np.diff(arrived - backlog)
+    days = math.ceil(horizon)
     finish = queue.started()[2]
-    trucks = np.histogram(finish[finish < horizon], bins=edges)[0]
-    return float(np.max(background + trucks))
+    finish = finish[finish < horizon]
+    through = np.bincount(finish.astype(np.int64), minlength=days).astype(float)
+    if queue.has_background:
+        times, arrived, backlog = queue.fluid_knots(horizon)
+        edges = np.minimum(np.arange(0.0, days + 1.0), horizon)
+        through += np.diff(np.interp(edges, times, arrived - backlog))
+    return float(through.max())
 
 
 def incident_times(
