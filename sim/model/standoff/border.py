@@ -1,12 +1,41 @@
-"""The border: incidents, Lithuania's closure rule, and checkpoints as multi-lane FIFO queues.
+"""The border: incidents, Lithuania's closure rule, and checkpoints as multi-lane FIFO queues
+shared with background traffic.
 
-A checkpoint is an exact FIFO c-server queue whose number of open lanes changes at known
-times (closures, policy windows). Trucks are submitted in batches with their arrival and
-service times; ``advance(t)`` starts, in arrival order, every truck that can start before
-``t`` under the lanes open since the last change. The lanes are a heap of the times each
-becomes free, so a truck costs one heap operation instead of a SimPy process: this is where
-the engine gets its speed. Service is not pre-empted: a truck being processed when a lane
-closes completes.
+A checkpoint is an exact FIFO queue whose capacity changes at known times (closures, policy
+windows, policy actions). Capacity is exact, not rounded to lanes: a capacity of ``x`` lanes'
+worth (``lanes * fraction``, the fraction may exceed 1) opens ``k = ceil(x)`` lanes and
+stretches every service that starts while it holds by ``k / x``, so the lanes serve exactly
+``x / mean service`` vehicles a day when busy; with ``x`` a whole number nothing is stretched
+and an open checkpoint without background traffic is exactly the M/M/c queue. Service is not
+pre-empted: a vehicle being processed when a lane closes or the stretch changes completes as
+started.
+
+The standoff's trucks are discrete: they are submitted in batches with their arrival and
+service times, and ``advance(t)`` starts, in arrival order, every truck that can start before
+``t``. The lanes are a heap of the times each becomes free, so a truck costs one heap operation
+instead of a SimPy process: this is where the engine gets its speed.
+
+Background traffic (other carriers, Lithuanian trucks on normal trips) is a deterministic fluid,
+so it costs no per-vehicle work. It arrives at ``background_trucks_per_day`` while the border is
+open and at that rate times ``background_queue_share_when_closed`` while the border is closed or
+the checkpoint has no capacity. Its backlog ``B`` is piecewise linear and exact under the
+piecewise-constant arrival rate ``lambda`` and capacity ``m = x / mean service`` (vehicles/day):
+``dB/dt = lambda - m`` while ``B > 0`` or ``lambda > m``, else ``B = 0``. It shares the
+checkpoint with the discrete trucks, FIFO:
+
+- a standoff truck arriving when a backlog is there is ready for a lane only once the
+  background that arrived before it has been served (cumulative background served ``D(t)``
+  reaches the cumulative background arrived ``A(a)`` at its arrival ``a``);
+- while the backlog is empty, the background uses a share ``rho = lambda / m`` of the capacity,
+  so services starting then are stretched by a further ``1 / (1 - rho)``. ``rho`` is capped at
+  ``MAX_BACKGROUND_SHARE`` (0.95): near saturation the fluid, having no randomness, would
+  otherwise starve the trucks completely, while a vehicle at the head of a real FIFO queue
+  always gets the next free lane.
+
+Limits (documented on purpose): the background fluid does not wait for the discrete trucks (it
+is served at the full capacity while it has a backlog, so while both queue the lanes serve a
+little more than their capacity); its waits are those of a deterministic queue (no random
+queueing of its own below saturation); and its demand does not react to the queue.
 """
 
 from __future__ import annotations
@@ -24,23 +53,85 @@ from sim.model.standoff.schema import Incidents as IncidentsSpec
 from sim.scenario.distributions import Dist
 
 INF = math.inf
+MAX_BACKGROUND_SHARE = 0.95  # cap on rho, the background's share of an unqueued checkpoint
+LANE_TOLERANCE = 1e-9  # lanes' worth below which a capacity counts as whole (10 * 0.1 is 1 lane)
+REOPENING_WINDOW_DAYS = 30.0  # the reopening read-outs look this long after the first reopening
+
+
+def open_lanes_for(capacity_lanes: float) -> int:
+    """Lanes to open for a capacity of ``capacity_lanes`` lanes' worth: ceil, 0 if none."""
+    if capacity_lanes <= LANE_TOLERANCE:
+        return 0
+    return max(1, math.ceil(capacity_lanes - LANE_TOLERANCE))
+
+
+BULK_MIN_TRUCKS = 24  # below this many trucks, the heap loop is cheaper than the bulk check
+
+
+def _unqueued_prefix(
+    free_at: list[float], ready: np.ndarray, service: np.ndarray, until: float
+) -> int:
+    """How many leading trucks (ready in nondecreasing order) find a lane free when ready and
+    start before ``until``: for those, FIFO starts are the ready times.
+
+    Truck i waits iff every lane is busy at its ready time r_i: lanes busy from before (free
+    after r_i) plus earlier trucks still in service, i - #{j: r_j + s_j <= r_i} when every
+    service is positive and the earlier trucks all started when ready (which holds up to the
+    first truck that waits).
+    """
+    count = ready.size
+    if count < BULK_MIN_TRUCKS or not float(service.min()) > 0:
+        return 0
+    lanes = len(free_at)
+    busy_before = lanes - np.searchsorted(np.sort(np.asarray(free_at)), ready, side="right")
+    done = np.searchsorted(np.sort(ready + service), ready, side="right")
+    waits = busy_before + np.arange(count) - done >= lanes
+    prefix = int(np.argmax(waits)) if waits.any() else count
+    return min(prefix, int(np.searchsorted(ready, until, side="left")))
 
 
 class CheckpointQueue:
-    """One checkpoint: lanes, a FIFO queue, and a record of every truck that used it."""
+    """One checkpoint: lanes, a FIFO queue of standoff trucks, the background fluid, and a
+    record of every truck that used it.
 
-    def __init__(self, name: str, lanes: int, service_days: Dist) -> None:
+    Units: times in days, capacities in lanes' worth (``capacity_lanes``) or vehicles per day
+    (``capacity_per_day``), the background backlog in vehicles.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        lanes: int,
+        service_days: Dist,
+        mean_service_days: float | None = None,
+        background_per_day: float = 0.0,
+    ) -> None:
         self.name = name
         self.nominal_lanes = lanes
         self.service_days = service_days
+        if mean_service_days is None:
+            mean_service_days = 1.0 if service_days is None else float(service_days.mean())
+        self.mean_service_days = mean_service_days
         self.time = 0.0
+        self.capacity_lanes = float(lanes)
         self.open_lanes = lanes
+        self._lane_stretch = 1.0  # open lanes / lanes' worth
         self._free_at: list[float] = [0.0] * lanes  # heap of the times open lanes become free
-        # Submitted trucks not yet started, sorted by arrival (stable: FIFO for ties).
+        # Submitted trucks not yet started, sorted by arrival (stable: FIFO for ties), with the
+        # cumulative background arrived before each (set once it has arrived; 0 = none ahead).
         self._pend_ids = np.empty(0, dtype=np.int64)
         self._pend_arrival = np.empty(0)
         self._pend_service = np.empty(0)
+        self._pend_ahead = np.empty(0)
         self._next = 0
+        # The background fluid: one segment per change of arrival rate or capacity, each with
+        # its start, cumulative arrivals A and backlog B there, and its rates (vehicles/day).
+        self.seg_start: list[float] = [0.0]
+        self.seg_arrived: list[float] = [0.0]
+        self.seg_backlog: list[float] = [0.0]
+        self.seg_rate: list[float] = [float(background_per_day)]
+        self.seg_capacity: list[float] = [self.capacity_per_day]
+        self._clears_at = self._clearing_time()
         # Record of everything that happened here (parallel lists, in start order).
         self.started_ids: list[np.ndarray] = []
         self.started_at: list[np.ndarray] = []
@@ -49,6 +140,138 @@ class CheckpointQueue:
         self.withdrawn_ids: list[np.ndarray] = []
         self.withdrawn_arrival: list[np.ndarray] = []
         self.withdrawn_at: list[float] = []
+
+    # -- the background fluid ------------------------------------------------------------------
+    @property
+    def capacity_per_day(self) -> float:
+        """Vehicles a day the checkpoint serves when busy."""
+        return self.capacity_lanes / self.mean_service_days
+
+    @property
+    def background_rate(self) -> float:
+        """Background vehicles arriving per day now."""
+        return self.seg_rate[-1]
+
+    def _clearing_time(self) -> float:
+        """When the backlog of the current segment is (or was) empty for good: its start if it
+        starts empty and cannot grow, +inf if it never clears under the current rates."""
+        backlog, rate, capacity = self.seg_backlog[-1], self.seg_rate[-1], self.seg_capacity[-1]
+        if rate < capacity:
+            return self.seg_start[-1] + backlog / (capacity - rate)
+        return self.seg_start[-1] if backlog == 0 and rate == 0 else INF
+
+    def backlog_at(self, t: float) -> float:
+        """Background vehicles queueing at ``t`` (on or after the current segment's start)."""
+        start, rate, capacity = self.seg_start[-1], self.seg_rate[-1], self.seg_capacity[-1]
+        return max(0.0, self.seg_backlog[-1] + (rate - capacity) * (t - start))
+
+    def _service_stretch(self) -> float:
+        """Factor on the drawn service times of trucks starting now (between fluid events)."""
+        if self.time < self._clears_at:  # the background queues: FIFO readiness shares the lanes
+            return self._lane_stretch
+        rate, capacity = self.seg_rate[-1], self.seg_capacity[-1]
+        if rate <= 0 or capacity <= 0:
+            return self._lane_stretch
+        return self._lane_stretch / (1.0 - min(rate / capacity, MAX_BACKGROUND_SHARE))
+
+    @property
+    def has_background(self) -> bool:
+        """Whether any background traffic ever arrived here (else every fluid read-out is 0)."""
+        return any(rate > 0 for rate in self.seg_rate)
+
+    def _segments(self) -> np.ndarray:
+        """The fluid's segments as one array: rows start, arrived, backlog, rate, capacity."""
+        return np.array(
+            (self.seg_start, self.seg_arrived, self.seg_backlog, self.seg_rate, self.seg_capacity)
+        )
+
+    def fluid(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cumulative background arrived, background backlog) at times ``t`` >= 0."""
+        starts, arrived0, backlog0, rates, capacities = self._segments()
+        seg = np.maximum(np.searchsorted(starts, t, side="right") - 1, 0)
+        since = t - starts[seg]
+        rate = rates[seg]
+        arrived = arrived0[seg] + rate * since
+        return arrived, np.maximum(0.0, backlog0[seg] + (rate - capacities[seg]) * since)
+
+    def fluid_breakpoints(self, until: float) -> np.ndarray:
+        """Times in [0, until] where the fluid's rates change: segment starts, the moments a
+        backlog clears, and ``until``; between two of them A, B and D are linear."""
+        points = [*self.seg_start, until]
+        for k, start in enumerate(self.seg_start):
+            rate, capacity = self.seg_rate[k], self.seg_capacity[k]
+            if rate < capacity and self.seg_backlog[k] > 0:
+                points.append(start + self.seg_backlog[k] / (capacity - rate))
+        times = np.unique(np.asarray(points))
+        return times[times <= until]
+
+    def fluid_knots(self, until: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, cumulative arrived A, backlog B) at every point in [0, until] where the
+        fluid's slopes change, ``until`` last: A, B and D = A - B are linear in between, so
+        ``np.interp`` on these is exact up to ``until``."""
+        times: list[float] = []
+        arrived: list[float] = []
+        backlog: list[float] = []
+        count = len(self.seg_start)
+        for k in range(count):
+            start = self.seg_start[k]
+            if start > until:
+                break
+            stop = min(self.seg_start[k + 1], until) if k + 1 < count else until
+            a0, b0 = self.seg_arrived[k], self.seg_backlog[k]
+            rate, capacity = self.seg_rate[k], self.seg_capacity[k]
+            times.append(start)
+            arrived.append(a0)
+            backlog.append(b0)
+            if rate < capacity and b0 > 0:
+                clear = start + b0 / (capacity - rate)
+                if clear < stop:
+                    times.append(clear)
+                    arrived.append(a0 + rate * (clear - start))
+                    backlog.append(0.0)
+            if k + 1 == count or self.seg_start[k + 1] > until:
+                times.append(stop)
+                arrived.append(a0 + rate * (stop - start))
+                backlog.append(max(0.0, b0 + (rate - capacity) * (stop - start)))
+        return np.array(times), np.array(arrived), np.array(backlog)
+
+    def background_ready_at(self, ahead: np.ndarray, until: float) -> np.ndarray:
+        """First time the background served reaches ``ahead`` vehicles (``until`` if not by
+        then): when a vehicle with that much background ahead of it gets its turn."""
+        times = self.fluid_breakpoints(until)
+        arrived, backlog = self.fluid(times)
+        served = arrived - backlog
+        j = np.searchsorted(served, ahead, side="left")
+        inside = (j > 0) & (j < times.size)
+        jj = np.clip(j, 1, max(1, times.size - 1))
+        lo_t, hi_t = times[jj - 1], times[np.minimum(jj, times.size - 1)]
+        lo_d, hi_d = served[jj - 1], served[np.minimum(jj, times.size - 1)]
+        span = np.where(hi_d > lo_d, hi_d - lo_d, 1.0)
+        ready = np.where(inside, lo_t + (ahead - lo_d) * (hi_t - lo_t) / span, until)
+        return np.where(j == 0, times[0], ready)
+
+    def _set_fluid(self, now: float, rate: float) -> None:
+        """Start a fluid segment at ``now`` with the current capacity and arrival ``rate``."""
+        arrived = self.seg_arrived[-1] + self.seg_rate[-1] * (now - self.seg_start[-1])
+        backlog = self.backlog_at(now)
+        capacity = self.capacity_per_day
+        if rate == self.seg_rate[-1] and capacity == self.seg_capacity[-1]:
+            return
+        if now == self.seg_start[-1]:  # replace a segment that lasted no time
+            for values in (
+                self.seg_start,
+                self.seg_arrived,
+                self.seg_backlog,
+                self.seg_rate,
+                self.seg_capacity,
+            ):
+                values.pop()
+        self.seg_start.append(now)
+        self.seg_arrived.append(arrived)
+        self.seg_backlog.append(backlog)
+        self.seg_rate.append(rate)
+        self.seg_capacity.append(capacity)
+        self._clears_at = self._clearing_time()
 
     # -- state changes -------------------------------------------------------------------------
     def submit(self, ids: np.ndarray, arrival: np.ndarray, service: np.ndarray) -> None:
@@ -59,60 +282,115 @@ class CheckpointQueue:
             raise RuntimeError(
                 f"{self.name}: arrival {arrival.min()} before the queue's time {self.time}"
             )
-        rest = slice(self._next, None)
-        all_ids = np.concatenate((self._pend_ids[rest], ids))
-        all_arrival = np.concatenate((self._pend_arrival[rest], arrival))
-        all_service = np.concatenate((self._pend_service[rest], service))
-        order = np.argsort(all_arrival, kind="stable")
-        self._pend_ids = all_ids[order]
-        self._pend_arrival = all_arrival[order]
-        self._pend_service = all_service[order]
+        rest = self._next
+        pending = self._pend_arrival[rest:]
+        if pending.size == 0 or float(arrival.min()) >= pending[-1]:
+            # The new trucks all arrive after the pending ones: sort them alone and append.
+            if arrival.size > 1:
+                order = np.argsort(arrival, kind="stable")
+                ids, arrival, service = ids[order], arrival[order], service[order]
+            if pending.size == 0:
+                self._pend_ids, self._pend_arrival = ids, arrival
+                self._pend_service, self._pend_ahead = service, np.zeros(ids.size)
+            else:
+                self._pend_ids = np.concatenate((self._pend_ids[rest:], ids))
+                self._pend_arrival = np.concatenate((pending, arrival))
+                self._pend_service = np.concatenate((self._pend_service[rest:], service))
+                self._pend_ahead = np.concatenate((self._pend_ahead[rest:], np.zeros(ids.size)))
+        else:  # interleaved: merge by a stable sort (pending first at equal arrival times)
+            order = np.argsort(np.concatenate((pending, arrival)), kind="stable")
+            self._pend_ids = np.concatenate((self._pend_ids[rest:], ids))[order]
+            self._pend_arrival = np.concatenate((pending, arrival))[order]
+            self._pend_service = np.concatenate((self._pend_service[rest:], service))[order]
+            self._pend_ahead = np.concatenate((self._pend_ahead[rest:], np.zeros(ids.size)))[order]
         self._next = 0
 
     def advance(self, until: float) -> None:
         """Start, in FIFO order, every truck whose service can begin before ``until``."""
         if until < self.time:
             raise RuntimeError(f"{self.name}: cannot go back from {self.time} to {until}")
+        if self.time < self._clears_at < until:  # the stretch changes when the backlog clears
+            self._advance(self._clears_at)
+        self._advance(until)
+
+    def _advance(self, until: float) -> None:
         first = self._next
         arrival = self._pend_arrival
         # Only trucks arriving before ``until`` can start before it.
         last = int(np.searchsorted(arrival, until, side="left")) if first < arrival.size else 0
+        if first < last and self.time < self._clears_at:
+            # The background queues (or keeps arriving at a saturated checkpoint): record the
+            # background ahead of each truck that arrives now; trucks wait for it to be served.
+            start, capacity = self.seg_start[-1], self.seg_capacity[-1]
+            new = max(first, int(np.searchsorted(arrival, self.time, side="left")))
+            self._pend_ahead[new:last] = self.seg_arrived[-1] + self.seg_rate[-1] * (
+                arrival[new:last] - start
+            )
+            served = self.seg_arrived[-1] - self.seg_backlog[-1]
+            behind = self._pend_ahead[first:last] - served
+            if capacity > 0:
+                ready_at = start + behind / capacity
+            else:
+                ready_at = np.where(behind > 0, INF, -INF)
+            ready = np.maximum(np.maximum(arrival[first:last], ready_at), self.time)
+        else:
+            ready = arrival[first:last]
         if self.open_lanes > 0 and first < last:
+            stretch = self._service_stretch()
+            service = self._pend_service[first:last]
+            if stretch != 1.0:
+                service = service * stretch
+            # Trucks that find a lane free start on arrival: in bulk, without the heap.
+            skip = _unqueued_prefix(self._free_at, ready, service, until)
+            if skip:
+                ends = ready[:skip] + service[:skip]
+                lanes = self.open_lanes
+                both = np.concatenate((np.asarray(self._free_at), ends))
+                # A lane is always taken from the one free first, and the heap's minimum never
+                # falls: the lanes' free times are the largest ``lanes`` of all of them.
+                self._free_at = np.partition(both, both.size - lanes)[-lanes:].tolist()
+                heapq.heapify(self._free_at)
             free_at = self._free_at
-            service = self._pend_service
-            starts: list[float] = []
-            i = first
+            starts: list[float] = ready[:skip].tolist()
             # The hot loop: one heap operation per truck.
-            arr_list = arrival[first:last].tolist()
-            svc_list = service[first:last].tolist()
-            for a, s in zip(arr_list, svc_list, strict=True):
+            for a, s in zip(ready[skip:].tolist(), service[skip:].tolist(), strict=True):
                 lane_free = free_at[0]
-                start = a if a > lane_free else lane_free
-                if start >= until:
+                begin = a if a > lane_free else lane_free
+                if begin >= until:
                     break
-                heapq.heapreplace(free_at, start + s)
-                starts.append(start)
-                i += 1
-            if i > first:
+                heapq.heapreplace(free_at, begin + s)
+                starts.append(begin)
+            count = len(starts)
+            if count:
+                i = first + count
                 self.started_ids.append(self._pend_ids[first:i])
                 self.started_at.append(np.asarray(starts))
                 self.started_arrival.append(arrival[first:i])
-                self.started_service.append(service[first:i])
+                self.started_service.append(service[:count])
                 self._next = i
         self.time = until
 
-    def set_open_lanes(self, now: float, lanes: int) -> None:
-        """Change the open lanes at ``now`` (after serving everything that starts before)."""
+    def set_capacity(self, now: float, capacity_lanes: float, background_per_day: float) -> None:
+        """From ``now`` (after serving everything that starts before): a capacity of
+        ``capacity_lanes`` lanes' worth (exact) and background arriving at
+        ``background_per_day`` vehicles/day."""
         self.advance(now)
-        if lanes == self.open_lanes:
-            return
-        if lanes < self.open_lanes:
-            # Keep the lanes that free up first; a closing lane finishes its current truck.
-            self._free_at = sorted(self._free_at)[:lanes]
-        else:
-            self._free_at = self._free_at + [now] * (lanes - self.open_lanes)
-        heapq.heapify(self._free_at)
-        self.open_lanes = lanes
+        lanes = open_lanes_for(capacity_lanes)
+        if lanes != self.open_lanes:
+            if lanes < self.open_lanes:
+                # Keep the lanes that free up first; a closing lane finishes its current truck.
+                self._free_at = sorted(self._free_at)[:lanes]
+            else:
+                self._free_at = self._free_at + [now] * (lanes - self.open_lanes)
+            heapq.heapify(self._free_at)
+            self.open_lanes = lanes
+        self.capacity_lanes = max(0.0, float(capacity_lanes)) if lanes else 0.0
+        self._lane_stretch = lanes / self.capacity_lanes if lanes else 1.0
+        self._set_fluid(now, float(background_per_day))
+
+    def set_open_lanes(self, now: float, lanes: int) -> None:
+        """Open exactly ``lanes`` whole lanes from ``now``; the background rate is kept."""
+        self.set_capacity(now, float(lanes), self.background_rate)
 
     def withdraw_waiting(self, now: float) -> np.ndarray:
         """Remove every submitted truck not started by ``now`` (queueing or still on its way)."""
@@ -182,7 +460,12 @@ def count_between(starts: np.ndarray, ends: np.ndarray, days: np.ndarray) -> np.
 
 @dataclass
 class Border:
-    """The checkpoints together, whether the border is closed, and policy windows."""
+    """The checkpoints together, whether the border is closed, and policy windows and actions.
+
+    ``background`` holds each checkpoint's background demand (vehicles/day, this replication's
+    value) and ``overrides`` the capacity fractions policies set with
+    :meth:`set_checkpoint_fraction` (None: the scenario's schedule applies).
+    """
 
     checkpoints: list[CheckpointQueue]
     specs: list[CheckpointSpec]
@@ -190,41 +473,96 @@ class Border:
     before_advance: list[Callable[[float], None]] = field(default_factory=list)
     closures: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of each
     closed_since: float | None = None
-    # Open lanes of every checkpoint since each change: (day, lanes per checkpoint).
+    # Capacity (lanes' worth) of every checkpoint since each change: (day, capacity per
+    # checkpoint).
     lane_days: list[float] = field(default_factory=list)
-    lane_counts: list[tuple[int, ...]] = field(default_factory=list)
+    lane_counts: list[tuple[float, ...]] = field(default_factory=list)
+    background: list[float] = field(default_factory=list)
+    overrides: list[float | None] = field(default_factory=list)
+    _table: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def from_specs(cls, specs: dict[str, CheckpointSpec]) -> Border:
-        queues = [CheckpointQueue(name, s.lanes, s.service_days) for name, s in specs.items()]
-        border = cls(checkpoints=queues, specs=list(specs.values()))
+    def from_specs(
+        cls,
+        specs: dict[str, CheckpointSpec],
+        value_of: Callable[[Dist], float] | None = None,
+    ) -> Border:
+        """The border of a scenario's checkpoints, open at day 0.
+
+        ``value_of`` gives this replication's value of a replication-level parameter (the
+        background demand); without it, the parameter's mean is used.
+        """
+        values = value_of if value_of is not None else (lambda dist: float(dist.mean()))
+        background = [max(0.0, float(values(s.background_trucks_per_day))) for s in specs.values()]
+        queues = [
+            CheckpointQueue(
+                name,
+                s.lanes,
+                s.service_days,
+                background_per_day=rate
+                if s.lanes > 0
+                else rate * s.background_queue_share_when_closed,
+            )
+            for (name, s), rate in zip(specs.items(), background, strict=True)
+        ]
+        border = cls(
+            checkpoints=queues,
+            specs=list(specs.values()),
+            background=background,
+            overrides=[None] * len(queues),
+        )
         border.lane_days.append(0.0)
-        border.lane_counts.append(tuple(q.open_lanes for q in queues))
+        border.lane_counts.append(tuple(q.capacity_lanes for q in queues))
         return border
 
-    def lanes_for(self, index: int, now: float) -> int:
-        """Lanes of checkpoint ``index`` open to Lithuanian trucks at ``now``."""
+    def capacity_for(self, index: int, now: float) -> float:
+        """Capacity of checkpoint ``index`` at ``now``, in lanes' worth (exact, may be >lanes):
+        its lanes times the policy fraction (an action's, else a schedule window's, else 1)
+        times the closure fraction while the border is closed."""
         spec = self.specs[index]
         fraction = 1.0
-        for window in spec.schedule:
-            if window.from_day <= now < window.to_day:
-                fraction = window.capacity_fraction
+        override = self.overrides[index] if self.overrides else None
+        if override is not None:
+            fraction = override
+        else:
+            for window in spec.schedule:
+                if window.from_day <= now < window.to_day:
+                    fraction = window.capacity_fraction
         if self.closed:
             fraction *= spec.closure_capacity_fraction
-        share = spec.lanes * fraction
-        if share <= 0:
-            return 0
-        return max(1, round(share))
+        return max(0.0, spec.lanes * fraction)
+
+    def background_rate_for(self, index: int, capacity_lanes: float) -> float:
+        """Background vehicles/day arriving at checkpoint ``index``: the demand while the border
+        is open and the checkpoint has capacity, its queueing share otherwise."""
+        rate = self.background[index] if self.background else 0.0
+        if self.closed or capacity_lanes <= 0:
+            return rate * self.specs[index].background_queue_share_when_closed
+        return rate
 
     def refresh_capacity(self, now: float) -> None:
-        """Apply closure state and policy windows to every checkpoint at ``now``."""
+        """Apply closure state, policy windows and policy actions to every checkpoint at
+        ``now``."""
         self._flush(now)
         for index, queue in enumerate(self.checkpoints):
-            queue.set_open_lanes(now, self.lanes_for(index, now))
-        counts = tuple(q.open_lanes for q in self.checkpoints)
+            capacity = self.capacity_for(index, now)
+            queue.set_capacity(now, capacity, self.background_rate_for(index, capacity))
+        counts = tuple(q.capacity_lanes for q in self.checkpoints)
         if counts != self.lane_counts[-1]:
             self.lane_days.append(now)
             self.lane_counts.append(counts)
+
+    def set_checkpoint_fraction(self, now: float, name: str, fraction: float | None) -> None:
+        """A policy opens (fraction > 0, may exceed 1), restricts or closes (0) checkpoint
+        ``name`` from ``now`` on, overriding its schedule windows; None goes back to the
+        schedule. The closure fraction still multiplies it while the border is closed."""
+        names = [q.name for q in self.checkpoints]
+        if name not in names:
+            raise KeyError(f"no checkpoint {name!r}; the checkpoints are {names}")
+        if fraction is not None and fraction < 0:
+            raise ValueError(f"a capacity fraction cannot be negative, got {fraction}")
+        self.overrides[names.index(name)] = fraction
+        self.refresh_capacity(now)
 
     def set_closed(self, now: float, closed: bool) -> None:
         """Close or reopen the border at ``now``; closures are recorded as (start, end)."""
@@ -255,8 +593,8 @@ class Border:
     ) -> None:
         """Send trucks to checkpoints and draw their service times.
 
-        Each truck picks a checkpoint with probability proportional to the lanes open when it
-        set off (``departure``, default ``now``; the nominal lanes if none was open), so the
+        Each truck picks a checkpoint with probability proportional to the capacity open when
+        it set off (``departure``, default ``now``; the nominal lanes if none was open), so the
         choice does not depend on when the model gets round to submitting it.
         """
         if ids.size == 0:
@@ -265,19 +603,36 @@ class Border:
         if count == 1:
             choice = np.zeros(ids.size, dtype=np.int64)
         else:
-            when = np.full(ids.size, now) if departure is None else np.minimum(departure, now)
-            period = np.searchsorted(np.asarray(self.lane_days), when, side="right") - 1
-            weights = np.asarray(self.lane_counts, dtype=float)[period]
-            nominal = np.array([q.nominal_lanes for q in self.checkpoints], dtype=float)
-            weights[weights.sum(axis=1) == 0] = nominal
-            cumulative = np.cumsum(weights, axis=1)
-            pick = rng.random(ids.size) * cumulative[:, -1]
-            choice = np.minimum((pick[:, None] >= cumulative).sum(axis=1), count - 1)
+            days, cumulative = self._choice_table()
+            if departure is None:
+                period = np.full(1, days.size - 1)
+            else:
+                period = np.searchsorted(days, np.minimum(departure, now), side="right") - 1
+            if period.min() == period.max():  # one period (the usual case): a binary search
+                row = cumulative[int(period[0])]
+                pick = rng.random(ids.size) * row[-1]
+                choice = np.searchsorted(row, pick, side="right")
+            else:
+                rows = cumulative[period]
+                pick = rng.random(ids.size) * rows[:, -1]
+                choice = (pick[:, None] >= rows).sum(axis=1)
+            choice = np.minimum(choice, count - 1)
         for index, queue in enumerate(self.checkpoints):
             mine = choice == index
-            if mine.any():
-                service = np.asarray(queue.service_days.sample(rng, int(mine.sum())), dtype=float)
+            size = int(np.count_nonzero(mine))
+            if size:
+                service = np.asarray(queue.service_days.sample(rng, size), dtype=float)
                 queue.submit(ids[mine], arrival[mine], service)
+
+    def _choice_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(days, cumulative capacity weights per period): cached until the capacity changes.
+        A period with no capacity anywhere weighs the checkpoints by their nominal lanes."""
+        if self._table is None or self._table[0].size != len(self.lane_days):
+            weights = np.asarray(self.lane_counts, dtype=float)
+            nominal = np.array([q.nominal_lanes for q in self.checkpoints], dtype=float)
+            weights[weights.sum(axis=1) == 0] = nominal
+            self._table = (np.asarray(self.lane_days), np.cumsum(weights, axis=1))
+        return self._table
 
     def withdraw_waiting(self, now: float) -> np.ndarray:
         self._flush(now)
@@ -299,6 +654,126 @@ class Border:
         if self.closed_since is not None:
             spans.append((self.closed_since, horizon))
         return float(sum(max(0.0, min(end, horizon) - start) for start, end in spans))
+
+    # -- traffic read-outs (background + standoff) ---------------------------------------------
+    def queueing_series(self, days: np.ndarray) -> np.ndarray:
+        """Vehicles queueing (background backlog + standoff trucks waiting, all checkpoints) at
+        each of ``days``."""
+        days = np.asarray(days, dtype=float)
+        total = np.zeros(days.size)
+        for queue in self.checkpoints:
+            arrival, left = queue.waiting_records()
+            total += count_between(arrival, left, days) + queue.fluid(days)[1]
+        return total
+
+    def traffic_outcomes(self, horizon: float) -> dict[str, float | int | None]:
+        """The reopening queue, waits and throughput (background + standoff vehicles).
+
+        - ``reopening_peak_queue`` (vehicles, fractional as the background is a fluid): most
+          vehicles queueing at any one checkpoint within ``REOPENING_WINDOW_DAYS`` (30) days
+          after the first reopening (capped at ``horizon``); None if the border never reopened.
+        - ``reopening_wait_hours`` (hours): the longest wait of a vehicle arriving at a
+          checkpoint in that window, until its service starts (censored at ``horizon``); None
+          if the border never reopened.
+        - ``peak_daily_throughput`` (vehicles/day): most vehicles through one checkpoint
+          (standoff trucks by the end of their service) in one calendar day [d, d+1) over
+          [0, horizon).
+        """
+        records = [queue.waiting_records() for queue in self.checkpoints]
+        peak_through = max(_peak_daily_throughput(queue, horizon) for queue in self.checkpoints)
+        out: dict[str, float | int | None] = {
+            "reopening_peak_queue": None,
+            "reopening_wait_hours": None,
+            "peak_daily_throughput": peak_through,
+        }
+        if not self.closures or self.closures[0][1] >= horizon:
+            return out
+        begin = self.closures[0][1]
+        end = min(begin + REOPENING_WINDOW_DAYS, horizon)
+        out["reopening_peak_queue"] = max(
+            _peak_vehicles(queue, arrival, left, begin, end)
+            for queue, (arrival, left) in zip(self.checkpoints, records, strict=True)
+        )
+        out["reopening_wait_hours"] = 24.0 * max(
+            _longest_wait(queue, arrival, left, begin, end, horizon)
+            for queue, (arrival, left) in zip(self.checkpoints, records, strict=True)
+        )
+        return out
+
+
+def _peak_vehicles(
+    queue: CheckpointQueue, arrival: np.ndarray, left: np.ndarray, begin: float, end: float
+) -> float:
+    """Most vehicles (background backlog + standoff trucks waiting, given when each arrived
+    and left the queue) at ``queue`` within [begin, end]. The sum is linear between events, so
+    its supremum is at an event: read just after it (departures before arrivals at equal
+    times) and just before it."""
+    background = queue.has_background
+    knots = queue.fluid_knots(end) if background else None
+    parts = [np.array([begin, end]), arrival, left]
+    if knots is not None:
+        parts.append(knots[0])
+    events = np.concatenate(parts)
+    times = events[(events >= begin) & (events <= end)]
+    arr_sorted, left_sorted = np.sort(arrival), np.sort(left)
+    after = np.searchsorted(arr_sorted, times, side="right") - np.searchsorted(
+        left_sorted, times, side="right"
+    )
+    before = np.searchsorted(arr_sorted, times, side="left") - np.searchsorted(
+        left_sorted, times, side="left"
+    )
+    before[times <= begin] = 0  # what queued before the window is read at its start
+    count = np.maximum(after, before)
+    if knots is None:
+        return float(count.max())
+    return float(np.max(count + np.interp(times, knots[0], knots[2])))
+
+
+def _longest_wait(
+    queue: CheckpointQueue,
+    arrival: np.ndarray,
+    left: np.ndarray,
+    begin: float,
+    end: float,
+    horizon: float,
+) -> float:
+    """Longest wait (days) of a vehicle arriving at ``queue`` in [begin, end], censored at
+    ``horizon``: standoff trucks until they start (or leave the queue), background vehicles
+    until the background ahead of them is served."""
+    inside = (arrival >= begin) & (arrival <= end)
+    longest = float(np.max(np.minimum(left[inside], horizon) - arrival[inside], initial=0.0))
+    if not queue.has_background:
+        return longest
+    # Background: a vehicle arriving at t waits W(t) = D^-1(A(t)) - t. W is linear between
+    # the knots and the moments A(t) reaches D at a knot, and only jumps up (where D is flat,
+    # a closed checkpoint); np.interp reads D^-1 at a flat level at the flat's end, the jump's
+    # upper side, so the supremum is W at one of those times.
+    times, arrived, backlog = queue.fluid_knots(horizon)
+    served = arrived - backlog
+    reach = np.interp(served, arrived, times)
+    candidates = np.concatenate(([begin, end], times, reach))
+    candidates = candidates[(candidates >= begin) & (candidates <= end)]
+    seg = np.maximum(np.searchsorted(queue.seg_start, candidates, side="right") - 1, 0)
+    candidates = candidates[np.asarray(queue.seg_rate)[seg] > 0]  # background arrives then
+    if candidates.size:
+        ready = np.interp(np.interp(candidates, times, arrived), served, times)
+        longest = max(longest, float(np.max(ready - candidates)))
+    return max(0.0, longest)
+
+
+def _peak_daily_throughput(queue: CheckpointQueue, horizon: float) -> float:
+    """Most vehicles through ``queue`` in one calendar day [d, d+1) within [0, horizon)."""
+    if horizon <= 0:
+        return 0.0
+    days = math.ceil(horizon)
+    finish = queue.started()[2]
+    finish = finish[finish < horizon]
+    through = np.bincount(finish.astype(np.int64), minlength=days).astype(float)
+    if queue.has_background:
+        times, arrived, backlog = queue.fluid_knots(horizon)
+        edges = np.minimum(np.arange(0.0, days + 1.0), horizon)
+        through += np.diff(np.interp(edges, times, arrived - backlog))
+    return float(through.max())
 
 
 def incident_times(

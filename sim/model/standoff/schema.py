@@ -97,10 +97,12 @@ class Closure(Section):
 class CapacityChange(Section):
     """A policy change of a checkpoint's capacity over a window of days."""
 
-    from_day: float = Field(ge=0)
-    to_day: float = Field(gt=0)
+    from_day: float = Field(ge=0, description="First day of the window.")
+    to_day: float = Field(gt=0, description="Day the window ends (exclusive).")
     capacity_fraction: float = Field(
-        ge=0, description="Share of the checkpoint's lanes open to Lithuanian trucks (may be >1)."
+        ge=0,
+        description="Capacity as a share of the checkpoint's normal lanes, exact (0.05 of 10 "
+        "lanes is half a lane's worth, not one lane); may be >1 (extra lanes).",
     )
 
     @model_validator(mode="after")
@@ -111,20 +113,40 @@ class CapacityChange(Section):
 
 
 class Checkpoint(Section):
-    """A border crossing point as a multi-lane FIFO queue for Lithuanian trucks."""
+    """A border crossing point: a multi-lane FIFO queue for the standoff's trucks, shared with
+    background traffic (other vehicles crossing from Belarus into Lithuania) in aggregate."""
 
-    lanes: WholeNumber = Field(
-        ge=0, le=MAX_LANES, description="Lanes (servers) open to Lithuanian trucks normally."
-    )
+    lanes: WholeNumber = Field(ge=0, le=MAX_LANES, description="Lanes (servers) open normally.")
     service_days: param("event", gt=0, unit="days") = Field(  # type: ignore[valid-type]
         description="Processing time of one truck in one lane (drawn per truck crossing)."
     )
     closure_capacity_fraction: float = Field(
-        0.0, ge=0, le=1, description="Share of lanes left open while the border is closed."
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the lanes' capacity left while the border is closed (exact, "
+        "not rounded to lanes).",
     )
     schedule: list[CapacityChange] = Field(
         default_factory=list,
         description="Policy windows overriding the normal capacity (closure still applies).",
+    )
+    background_trucks_per_day: param(  # type: ignore[valid-type]
+        "replication", ge=0, unit="trucks/day"
+    ) = Field(
+        0.0,
+        description="Background traffic: vehicles other than the standoff's trucks (other "
+        "carriers, Lithuanian trucks on normal trips) that want to cross here from Belarus "
+        "into Lithuania each day while the border is open. Modelled as a deterministic fluid "
+        "that queues FIFO ahead of later standoff trucks; 0 = no background traffic.",
+    )
+    background_queue_share_when_closed: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the background demand that still arrives and queues here while "
+        "the border is closed (or this checkpoint has no capacity); the rest goes round by "
+        "other borders.",
     )
 
 
