@@ -163,7 +163,33 @@ OUTCOMES: list[OutcomeSpec] = [
     ),
     OutcomeSpec("prisoners_released", "int", "Political prisoners freed by US deals", "people"),
     OutcomeSpec("us_deals", "int", "US deals concluded", "deals"),
-    OutcomeSpec("peak_checkpoint_queue", "int", "Longest queue at any checkpoint", "trucks"),
+    OutcomeSpec(
+        "peak_checkpoint_queue",
+        "int",
+        "Longest queue of the standoff's trucks at any checkpoint",
+        "trucks",
+    ),
+    OutcomeSpec(
+        "reopening_peak_queue",
+        "float",
+        "Most vehicles (background and standoff) queueing at one checkpoint within 30 days "
+        "of the first reopening",
+        "vehicles",
+        nullable=True,
+    ),
+    OutcomeSpec(
+        "reopening_wait_hours",
+        "float",
+        "Longest wait of a vehicle arriving within 30 days of the first reopening",
+        "hours",
+        nullable=True,
+    ),
+    OutcomeSpec(
+        "peak_daily_exits",
+        "int",
+        "Most of the standoff's trucks through one checkpoint in one calendar day",
+        "trucks/day",
+    ),
 ]
 
 SERIES = ["held", "queueing", "carrier_cost_eur", "retrieved"]
@@ -493,9 +519,15 @@ class Replication:
         owed = float(detention.fees_owed_series(np.array([horizon]))[0])
 
         peak = 0
+        exits = 0
         for queue in self.border.checkpoints:
             arrival, left = queue.waiting_records()
             peak = max(peak, peak_queue(arrival, left))
+            through = queue.started()[2]
+            through = through[through < horizon]
+            if through.size:
+                exits = max(exits, int(np.bincount(through.astype(np.int64)).max()))
+        traffic = self.border.traffic_outcomes(horizon)
 
         def since(day: float | None, origin: float | None) -> float | None:
             return None if day is None or origin is None else day - origin
@@ -556,24 +588,19 @@ class Replication:
             "prisoners_released": negotiations.prisoners_released,
             "us_deals": negotiations.us_deals,
             "peak_checkpoint_queue": peak,
+            "reopening_peak_queue": traffic["reopening_peak_queue"],
+            "reopening_wait_hours": traffic["reopening_wait_hours"],
+            "peak_daily_exits": exits,
         }
 
     def series(self) -> dict[str, np.ndarray]:
         fleet = self.fleet
         days = np.arange(0.0, math.floor(self.horizon) + 1.0)
         held = np.isfinite(fleet.held_from)
-        queue_arrivals = []
-        queue_leaves = []
-        for queue in self.border.checkpoints:
-            arrival, left = queue.waiting_records()
-            queue_arrivals.append(arrival)
-            queue_leaves.append(left)
         retrieved = fleet.exit_kind == EXIT_RETRIEVED
         return {
             "held": count_between(fleet.held_from[held], fleet.left_lot[held], days),
-            "queueing": count_between(
-                np.concatenate(queue_arrivals), np.concatenate(queue_leaves), days
-            ),
+            "queueing": self.border.queueing_series(days),
             "carrier_cost_eur": fleet.cumulative_cost_series(days, self.detention.fees_owed_series),
             "retrieved": step_sum(fleet.paid_at[retrieved], np.ones(int(retrieved.sum())), days),
         }
