@@ -4,7 +4,12 @@ presentation. It registers itself with :mod:`sim.model.registry` through ``MODEL
 - ``schema``: every key a standoff scenario may set, its default, its range and its scope;
 - ``border``: incidents, the closure rule, checkpoints as multi-lane FIFO queues;
 - ``fleet``: every truck as a row of numpy arrays, and the carriers' costs;
-- ``release``: the hold order, individual retrieval, general release, abandonment, confiscation;
+- ``flows``: trucks entering and leaving Belarus on ordinary trips;
+- ``owners``: how owners decide (retrieve, wait, write off, replace);
+- ``release``: the hold order, fees, Belarus's processing queue, release, confiscation;
+- ``compensation``: Lithuania's compensation schemes;
+- ``belarus``: Minsk's price for a release, against which every offer is weighed;
+- ``policies``: the policies list (actions on a day or a condition);
 - ``negotiation``: Lithuania's government, the carriers' talks, US mediation;
 - ``model``: a replication assembled from these, its outcomes and daily series;
 - ``presentation``: main outcomes, cost and gain splits, labels and colours for reports.

@@ -47,6 +47,8 @@ class FeeSchedule:
         self.totals = [0.0]
 
     def rate(self, day: float) -> float:
+        if len(self.days) == 1:
+            return self.rates[0]
         index = int(np.searchsorted(self.days, day, side="right")) - 1
         return self.rates[max(index, 0)]
 
@@ -60,6 +62,8 @@ class FeeSchedule:
         return 0.0 if day is None else float(self.accrued(day))
 
     def accrued(self, day: float | np.ndarray) -> float | np.ndarray:
+        if len(self.days) == 1:  # one rate from day 0: the common case, kept cheap
+            return self.rates[0] * day
         days = np.asarray(self.days)
         index = np.maximum(np.searchsorted(days, day, side="right") - 1, 0)
         return np.asarray(self.totals)[index] + np.asarray(self.rates)[index] * (
