@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers:
         options["workers"] = args.workers
     base = sim.run(ROOT / "scenarios" / "baseline.yaml", **options)
-    print(f"{args.replications} paired replications per what-if, seed {args.seed}; B - A with CI95\n")
+    print(
+        f"{args.replications} paired replications per what-if, seed {args.seed}; B - A with CI95\n"
+    )
     print("| what-if | " + " | ".join(h for _, h, _, _ in COLUMNS) + " |")
     print("|---|" + "---|" * len(COLUMNS))
     shares = {}

@@ -262,7 +262,10 @@ class Detention:
             at = self._request(ids[chosen], now)
             # An owner joining the queue replaces the truck if the wait for it pays for that.
             late = ~replaced[chosen] & replaces(
-                wait["idle"][chosen], wait["substitute"][chosen], wait["swap_cost"][chosen], at - now
+                wait["idle"][chosen],
+                wait["substitute"][chosen],
+                wait["swap_cost"][chosen],
+                at - now,
             )
             if late.any():
                 fleet.replaced_at[ids[chosen[late]]] = now
