@@ -19,6 +19,7 @@ from sim.model.standoff import border as border_module
 from sim.model.standoff.border import MAX_BACKGROUND_SHARE, Border, open_lanes_for
 from sim.model.standoff.model import Replication, StandoffModel
 from sim.model.standoff.schema import CapacityChange, Checkpoint, Scenario
+from sim.scenario.distributions import Constant
 from sim.seeding import Streams
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -324,9 +325,7 @@ def _reopening_queues(background: float, replications: int) -> list[float | None
     checkpoints = {
         name: spec.model_copy(
             update={
-                "background_trucks_per_day": type(spec.background_trucks_per_day)(
-                    value=background * spec.lanes / 10
-                ),
+                "background_trucks_per_day": Constant(value=background * spec.lanes / 10),
                 "background_queue_share_when_closed": 0.5,
             }
         )

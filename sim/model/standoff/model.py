@@ -257,7 +257,7 @@ class Replication:
             self.initial_trucks,
             self.value_of(scenario.fleet.stay_days),
         )
-        self.border = Border.from_specs(scenario.checkpoints)
+        self.border = Border.from_specs(scenario.checkpoints, value_of=self.value_of)
         self.detention = Detention(
             scenario,
             self.fleet,
