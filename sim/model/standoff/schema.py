@@ -266,7 +266,7 @@ class Detention(Section):
         0.1, description="Chance Belarus confiscates the trucks still held at the deadline."
     )
     deadline_announced_days_after_hold: param("event", ge=0, unit="days") | None = Field(  # type: ignore[valid-type]
-        None,
+        15,
         description="When Belarus announces the deadline to owners (None: never announced; "
         "owners then do not count it). Owners believe it with `owners.deadline_credibility`.",
     )
@@ -378,13 +378,13 @@ class Belarus(Section):
     """
 
     processing_per_day: param("replication", gt=0, unit="trucks/day") = Field(  # type: ignore[valid-type]
-        12, description="Individual retrievals Belarus processes a day (a backlog forms)."
+        7.5, description="Individual retrievals Belarus processes a day (a backlog forms)."
     )
     leverage_eur_per_truck_per_day: param("replication", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
-        100, description="Worth to Minsk of one held truck per day as a bargaining chip."
+        60, description="Worth to Minsk of one held truck per day as a bargaining chip."
     )
     pressure_eur_per_day: param("replication", ge=0, unit="EUR/day") = Field(  # type: ignore[valid-type]
-        50_000, description="Cost to Minsk of holding the trucks per day (trade, reputation)."
+        60_000, description="Cost to Minsk of holding the trucks per day (trade, reputation)."
     )
     planning_days: param("replication", gt=0, unit="days") = Field(  # type: ignore[valid-type]
         90, description="How far ahead Minsk weighs what holding brings against its costs."
@@ -420,7 +420,7 @@ class Government(Section):
         {"dist": "exponential", "mean": 30}, description="Between diplomatic attempts."
     )
     offer_eur: param("event", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
-        {"dist": "exponential", "mean": 300_000},
+        {"dist": "exponential", "mean": 100_000},
         description="What one attempt offers Minsk for the release.",
     )
 
@@ -447,7 +447,7 @@ class Carriers(Section):
         description="From opening the talks to their outcome.",
     )
     offer_eur: param("event", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
-        {"dist": "exponential", "mean": 1_000_000},
+        {"dist": "exponential", "mean": 500_000},
         description="What the carriers offer Minsk at the end of the talks; the talks free "
         "the trucks if it meets Minsk's price, and fail otherwise.",
     )
@@ -516,7 +516,7 @@ class UsMediation(Section):
         0.08, ge=0, le=1, description="Yearly rate at which relief is discounted to day 0."
     )
     trucks_offer_eur: param("event", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
-        {"dist": "lognormal", "mean": 3_000_000, "sd": 3_000_000},
+        {"dist": "lognormal", "mean": 5_000_000, "sd": 3_000_000},
         description="What a deal offers Minsk for the trucks (on top of prisoners-for-"
         "sanctions); the deal includes them if the offer meets Minsk's price.",
     )
@@ -526,7 +526,7 @@ class UsMediation(Section):
         "`ask_us` policy can ask too).",
     )
     lithuania_request_offer_eur: param("replication", ge=0, unit="EUR") = Field(  # type: ignore[valid-type]
-        2_000_000, description="Added to a deal's offer for the trucks once Lithuania has asked."
+        3_000_000, description="Added to a deal's offer for the trucks once Lithuania has asked."
     )
     release_delay_days: param("event", ge=0, unit="days") = Field(  # type: ignore[valid-type]
         {"dist": "uniform", "low": 3, "high": 7},
