@@ -455,8 +455,8 @@ class Replication:
             rng = self.streams[f"policy/{policy.name}"]
             enforced = rng.random() < self.value_of(policy.probability)
             deadline = now + policy.days
-            if detention.hold_day is not None:
-                detention.announce_deadline(now, deadline)
+            # Owners hear of it now, or at the hold if there is none yet.
+            detention.announce_deadline(now, deadline)
             self.env.process(self.deadline_policy(deadline, enforced))
         elif policy.action == "eu_countermeasures":
             self.minsk.countermeasures += self.value_of(policy.eur_per_day)

@@ -336,6 +336,8 @@ class Detention:
         self.review(now)
 
     def announce_deadline(self, now: float, deadline: float) -> None:
+        """Belarus announces a confiscation deadline; owners with trucks on the lots (now, or
+        from the hold if it comes later) take it into account with their credibility."""
         self.announced_deadlines.append(deadline)
         self.log(f"confiscation deadline announced for day {deadline:g}")
         self.review(now)
