@@ -100,18 +100,12 @@ def test_processing_queue_fee_paid_is_fee_owed_at_processing() -> None:
     assert out["trucks_retrieved"] == 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="owners.decide ranks the k-th owner (k = 0, 1, ...) at place q0 + k/P, but "
-    "Detention._request processes it at q0 + (k+1)/P: one owner too many joins the queue",
-)
 def test_partial_queue_only_owners_whose_wait_is_tolerable_join() -> None:
     # D = 5: waiting costs 120*5 + 100 + 200*5 = 1,700, so q* = (1,700 - 100) / 320 = 5 days.
     # Processing one a day from day 12, the k-th request (k = 1, 2, ...) is processed on day
     # 12 + k: only k <= 5 wait no more than q*. The other five wait; at the review on day 19
     # (F = 840, q* = (840 + 600 + 100 + 1000 - 940) / 320 = 5 again, empty queue) five more
-    # ask and are processed on days 20..24. (Now: six join on day 12, the sixth waiting 6
-    # days, more than its owner tolerates, and four on day 19.)
+    # ask and are processed on days 20..24.
     rep, _ = replication(deterministic(**TEN, owners__expected_release_days=5))
     assert rep.fleet.paid_at.tolist() == [13.0, 14, 15, 16, 17, 20, 21, 22, 23, 24]
 
@@ -602,15 +596,10 @@ def test_resolution_agrees_with_the_other_outcomes() -> None:
     assert shares.get("no_hold", 0) == base_shares.get("no_hold", 0)  # the hold is unchanged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="release.py fees_owed_series counts a released truck's fee as still accruing at "
-    "the full rate until its pickup (paid_at = release + pickup delay), then replaces it by "
-    "the discounted fee paid: the cumulative cost series drops at pickup",
-)
 def test_cost_series_never_falls_after_a_discounted_release() -> None:
     # Released on day 42 with 40% of the fee waived (2,160 due per truck), paid on day 44:
-    # the series on day 43 counts 120 * 31 owed per truck (3,720), then 2,160 paid on day 44.
+    # each truck's 2,160 accrues evenly from the hold (day 12) to the release (day 42), so
+    # the series rises and then stays; it never counts the 3,600 that was waived.
     data = deterministic(
         **TEN,
         belarus__processing_per_day=SLOW,
@@ -621,14 +610,9 @@ def test_cost_series_never_falls_after_a_discounted_release() -> None:
     assert np.all(np.diff(cost) >= -1e-9), np.diff(cost)[40:46]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="release.py fees_owed_series counts the fees owed on trucks that are then "
-    "abandoned (never paid) until they are lost, when they vanish from the cumulative series",
-)
 def test_cost_series_never_falls_when_trucks_are_abandoned() -> None:
-    # As test_release_abandoned_when_the_fee_exceeds_the_trucks_worth: 3,600 owed per truck
-    # on day 41 counted, then on day 42 the truck (3,000) lost and the fee no longer owed.
+    # As test_release_abandoned_when_the_fee_exceeds_the_trucks_worth: the fee of a truck
+    # that is abandoned is never paid and never counted; the truck (3,000) counts when lost.
     data = deterministic(
         **TEN,
         belarus__processing_per_day=SLOW,

@@ -65,13 +65,11 @@ def test_retrieve_wait_or_write_off_by_hand() -> None:
 def test_queue_ranks_owners_by_tolerance_and_stops_at_the_first_who_would_not_wait() -> None:
     # With F = 0, d = 0, c = 0 waiting costs 120 D + 100 and retrieving 100 + 120 q: q* = D.
     # D = 22, 35, 5, 12; Belarus processes one every 10 days (P = 0.1), places 0, 10, 20: the
-    # owner with q* = 35 goes first (place 0), 22 next (place 10); 12 < 20 stops the queue,
-    # and 5 does not get a place either (with places 10, 20, 30, see the xfail below, the
-    # same). Nobody writes off (w > wait).
+    # owner with q* = 35 goes first (place 10: its own processing), 22 next (place 20);
+    # 12 < 30 stops the queue, and 5 does not get a place either. Nobody writes off.
     t = terms(processing_per_day=0.1)
     assert choose(t, c=[0] * 4, D=[22, 35, 5, 12]) == ([1, 0], [])
-    # Behind a backlog of 2 days only owners with q* >= 2 queue, at places 2, 12, 22 (or, if
-    # the first in the queue counted its own processing, 12, 22, 32: the same owners join).
+    # Behind a backlog of 2 days only owners with q* >= 12 queue, at places 12, 22, 32.
     t = terms(processing_per_day=0.1, backlog_days=2)
     assert choose(t, c=[0] * 4, D=[22, 35, 5, 12]) == ([1, 0], [])
     # Behind a backlog of 40 days nobody queues.
@@ -112,15 +110,8 @@ def test_replacement_pays_when_the_saving_exceeds_its_cost() -> None:
     assert replaces(idle, sub, cost, days).tolist() == [True, False, False, False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decide() gives the first owner in an empty queue place q0 + 0/P, i.e. no wait, "
-    "though Detention._request processes it at now + 1/P (owners.py: place = backlog + "
-    "arange(n)/P; suggested fix: arange(1, n + 1)/P)",
-)
 def test_the_first_owner_in_the_queue_counts_the_wait_for_processing() -> None:
     # w = 260, so the alternative is writing off (wait = 9,700). Belarus processes one a day
     # (P = 1): asked for now, the truck is processed in 1 day, costing 100 + 320 * 1 = 420 >
-    # 260. The owner should write off; today q* = (260 - 100) / 320 = 0.5 >= place 0, and the
-    # owner retrieves (paying 420 for a truck worth 260 to them).
+    # 260: q* = (260 - 100) / 320 = 0.5 < place 1, so the owner writes off.
     assert choose(terms(), w=[260]) == ([], [0])

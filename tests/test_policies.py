@@ -258,12 +258,6 @@ def test_a_condition_on_losses_and_none_before_a_hold() -> None:
     assert lines(run(data)[1], "policy p") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="model.py act() calls Border.set_checkpoint_fraction, which border.py does not "
-    "define yet (the border helper is adding it)",
-)
 def test_checkpoint_policy_closes_a_checkpoint() -> None:
     # The gate is shut from day 10.5 (before the evacuees arrive on day 11): nobody gets out
     # before the hold on day 12, so all four are held.
@@ -274,13 +268,6 @@ def test_checkpoint_policy_closes_a_checkpoint() -> None:
     assert (12.0, "hold order: 4 held, 0 got out") in events
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.py act(): a confiscation_deadline taken before the hold is enforced "
-    "(deadline_policy) but never announced (announce_deadline only if hold_day is set), so "
-    "owners held later never count it; suggested fix: record it in "
-    "detention.announced_deadlines whatever the hold (review() already returns before a hold)",
-)
 def test_a_deadline_announced_before_the_hold_is_known_to_owners() -> None:
     # Announced on day 5 for day 50; owners believe it (credibility 1) and are paid to wait.
     # Once the release they expect (now + 30) falls after day 50, i.e. at the review on day

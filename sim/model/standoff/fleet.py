@@ -59,6 +59,7 @@ class Fleet:
     requested_at: np.ndarray
     left_lot: np.ndarray
     paid_at: np.ndarray
+    fee_fixed_at: np.ndarray
     fee_paid_eur: np.ndarray
     retrieval_cost_eur: np.ndarray
     lost_at: np.ndarray
@@ -165,13 +166,14 @@ class Fleet:
         )
 
     def cumulative_cost_series(
-        self, days: np.ndarray, fees_owed: Callable[[np.ndarray], np.ndarray]
+        self, days: np.ndarray, fees: Callable[[np.ndarray], np.ndarray]
     ) -> np.ndarray:
-        """Carriers' gross cost at each of ``days`` (sorted), fees owed counted as they accrue.
+        """Carriers' gross cost at each of ``days`` (sorted), fees counted as they accrue.
 
         Idle cost of a truck idle over [s, e) at day d is r * ((d - s)^+ - (d - e)^+); sums of
         such ramps over trucks come from cumulative sums over the sorted start and end times.
-        ``fees_owed(days)`` is the fee owed, not yet paid, on the trucks still on the lots.
+        ``fees(days)`` is the storage and exit fee accrued by each day (see
+        ``Detention.fees_series``); retrieval costs count when paid.
         """
         idle_end, lease_start, lease_end, lease_rate = self._segments()
         idle = _ramp_sum(self.idle_from, self.idle_eur_per_day, days) - _ramp_sum(
@@ -179,9 +181,9 @@ class Fleet:
         )
         lease = _ramp_sum(lease_start, lease_rate, days) - _ramp_sum(lease_end, lease_rate, days)
         replaced = _step_sum(self.replaced_at, self.replacement_cost_eur, days)
-        paid = _step_sum(self.paid_at, self.fee_paid_eur + self.retrieval_cost_eur, days)
+        paid = _step_sum(self.paid_at, self.retrieval_cost_eur, days)
         lost = _step_sum(self.lost_at, self.value_eur, days)
-        return idle + lease + replaced + paid + lost + fees_owed(days)
+        return idle + lease + replaced + paid + lost + fees(days)
 
 
 def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: float) -> float:

@@ -138,7 +138,12 @@ OUTCOMES: list[OutcomeSpec] = [
     ),
     OutcomeSpec("carrier_cost_eur", "float", "Carriers' total cost (gross)", "EUR"),
     OutcomeSpec("fees_paid_eur", "float", "Storage and exit fees paid to Belarus", "EUR"),
-    OutcomeSpec("fees_owed_eur", "float", "Fees owed, not yet paid, on trucks still held", "EUR"),
+    OutcomeSpec(
+        "fees_owed_eur",
+        "float",
+        "Fees owed, not yet paid, at the horizon (trucks still held, or released but unpaid)",
+        "EUR",
+    ),
     OutcomeSpec("idle_cost_eur", "float", "Carriers' idle cost", "EUR"),
     OutcomeSpec("replacement_cost_eur", "float", "Cost of substitutes for held trucks", "EUR"),
     OutcomeSpec("assets_lost_eur", "float", "Value of abandoned and confiscated trucks", "EUR"),
@@ -516,7 +521,7 @@ class Replication:
         carrier_cost = fees + retrieval + assets + idle + replacement
         compensation = detention.compensations.paid_until(fleet, horizon)
         relief = negotiations.sanctions_relief_eur()
-        owed = float(detention.fees_owed_series(np.array([horizon]))[0])
+        owed = detention.fees_owed(horizon)
 
         peak = 0
         exits = 0
@@ -601,6 +606,6 @@ class Replication:
         return {
             "held": count_between(fleet.held_from[held], fleet.left_lot[held], days),
             "queueing": self.border.queueing_series(days),
-            "carrier_cost_eur": fleet.cumulative_cost_series(days, self.detention.fees_owed_series),
+            "carrier_cost_eur": fleet.cumulative_cost_series(days, self.detention.fees_series),
             "retrieved": step_sum(fleet.paid_at[retrieved], np.ones(int(retrieved.sum())), days),
         }

@@ -30,6 +30,8 @@ from sim.model.standoff.fleet import (
     LEAVING,
     RETURNING,
     Fleet,
+    ramp_sum,
+    step_sum,
 )
 from sim.model.standoff.owners import Terms, decide, replaces
 from sim.model.standoff.schema import Compensation, Scenario
@@ -146,17 +148,48 @@ class Detention:
             return 0.0
         return float(self.fees.accrued(day)) - float(self.fees.accrued(self.hold_day))
 
-    def fees_owed_series(self, days: np.ndarray) -> np.ndarray:
-        """Fee owed and not yet paid on the trucks on the lots, at each of ``days``."""
+    def fees_owed(self, day: float) -> float:
+        """Fees owed and not yet paid at ``day``: the fee accrued on trucks still on the lots,
+        and the fee due on trucks released (or processed) but not yet paid for."""
+        fleet = self.fleet
+        due = (fleet.fee_fixed_at <= day) & (fleet.paid_at > day)
+        on_lots = int(
+            np.count_nonzero(
+                (fleet.held_from <= day)
+                & (fleet.left_lot > day)
+                & ~(fleet.fee_fixed_at <= day)
+                & (fleet.lost_at > day)
+            )
+        )
+        return float(fleet.fee_paid_eur[due].sum()) + on_lots * self.fee_owed(day)
+
+    def fees_series(self, days: np.ndarray) -> np.ndarray:
+        """Fees counted as they accrue, by each of ``days``: a truck whose fee was settled
+        (processed, or released on terms) accrues what it pays evenly from its hold to the
+        day the amount was fixed; a truck still on the lots at the end of the run accrues the
+        fee owed at the going rate; a truck abandoned or confiscated never pays, and counts
+        its value lost instead (``Fleet.cumulative_cost_series``). The series never falls."""
+        fleet = self.fleet
         if self.hold_day is None:
             return np.zeros(days.size)
-        fleet = self.fleet
-        held = np.isfinite(fleet.held_from)
-        ended = np.minimum(fleet.paid_at, fleet.lost_at)[held]
-        owing = np.searchsorted(np.sort(fleet.held_from[held]), days, side="right")
-        owing = owing - np.searchsorted(np.sort(ended), days, side="right")
-        per_truck = np.asarray(self.fees.accrued(days)) - float(self.fees.accrued(self.hold_day))
-        return owing * np.maximum(per_truck, 0.0)
+        settled = np.isfinite(fleet.fee_fixed_at)
+        start = fleet.held_from[settled]
+        stop = fleet.fee_fixed_at[settled]
+        amount = fleet.fee_paid_eur[settled]
+        span = stop - start
+        ramp = span > 0
+        rate = np.zeros(amount.size)
+        rate[ramp] = amount[ramp] / span[ramp]
+        accrued = (
+            ramp_sum(start[ramp], rate[ramp], days)
+            - ramp_sum(stop[ramp], rate[ramp], days)
+            + step_sum(stop[~ramp], amount[~ramp], days)
+        )
+        still = int(np.count_nonzero(fleet.status == HELD))
+        if still:
+            per_truck = np.asarray(self.fees.accrued(days)) - self.fees.accrued_at(self.hold_day)
+            accrued = accrued + still * np.maximum(per_truck, 0.0)
+        return accrued
 
     def sync_exits(self) -> None:
         """Copy new checkpoint passages into the fleet: idle time ends when a truck is through."""
@@ -313,6 +346,9 @@ class Detention:
         fleet.status[ids] = RETURNING
         fleet.exit_kind[ids] = exit_kind
         fleet.paid_at[ids] = paid_at
+        fleet.fee_fixed_at[ids] = (
+            np.minimum(paid_at, now) if exit_kind == EXIT_RELEASED else paid_at
+        )
         fleet.fee_paid_eur[ids] = fee
         fleet.retrieval_cost_eur[ids] = fleet.retrieval_cost_draw_eur[ids]
         fleet.left_lot[ids] = arrival
