@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 from sim.model.standoff.owners import Terms, decide, replaces
 
