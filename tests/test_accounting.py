@@ -1,0 +1,59 @@
+"""The model's books balance: outcomes, series and their identities agree in every run.
+
+Seeded runs of the baseline and of the what-ifs that move money most (confiscation, a halved
+fee, compensation): each identity below is exact arithmetic on the same records, so it must
+hold to rounding (1e-6 relative), run by run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.model import build_model, load_scenario
+from sim.seeding import Streams
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@pytest.mark.parametrize("name", ["baseline", "confiscation", "fee-halved", "compensation"])
+def test_costs_and_gains_add_up(name: str) -> None:
+    scenario, _ = load_scenario(SCENARIOS / f"{name}.yaml")
+    model = build_model(scenario)
+    horizon = int(scenario.horizon_days)
+    for index in range(25):
+        result = model.run_replication(Streams(11, index))
+        out, series = result.outcomes, result.series
+        cost = out["carrier_cost_eur"]
+        parts = (
+            out["fees_paid_eur"]
+            + out["idle_cost_eur"]
+            + out["replacement_cost_eur"]
+            + out["assets_lost_eur"]
+            + out["retrieval_cost_eur"]
+        )
+        assert cost == pytest.approx(parts, rel=1e-9)
+        assert out["carrier_net_cost_eur"] == pytest.approx(cost - out["compensation_paid_eur"])
+        assert out["lithuania_fiscal_cost_eur"] == out["compensation_paid_eur"]
+        assert out["belarus_standoff_gain_eur"] == pytest.approx(
+            out["fees_paid_eur"] + out["assets_lost_eur"]
+        )
+        assert out["belarus_gain_eur"] == pytest.approx(
+            out["belarus_standoff_gain_eur"] + out["sanctions_relief_eur"]
+        )
+        # The cumulative cost series counts fees as they accrue: it never falls, and at the
+        # horizon it is the cost so far plus the fees still owed.
+        cumulative = series["carrier_cost_eur"]
+        assert np.all(np.diff(cumulative) >= -1e-6 * max(1.0, cost))
+        assert cumulative[horizon] == pytest.approx(cost + out["fees_owed_eur"], rel=1e-6)
+        # Every truck held is accounted for once.
+        assert out["trucks_held"] == (
+            out["trucks_retrieved"]
+            + out["trucks_released"]
+            + out["trucks_abandoned"]
+            + out["trucks_confiscated"]
+            + out["trucks_still_held"]
+        )
+        assert series["retrieved"][horizon] == out["trucks_retrieved"]
