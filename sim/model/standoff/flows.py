@@ -7,7 +7,8 @@ stops entries and strands the trucks inside (some head home at once: the evacuat
 reopening lets them resume their trips; the hold order stops entries for good. Trucks are
 added to the fleet only when the model needs them (at a closure, a reopening, the hold): the
 entries since the last such moment still inside then are a Poisson number with exponential
-remaining stays (memorylessness), so no per-trip work is done.
+remaining stays (memorylessness), so no per-trip work is done; a truck draws its own
+parameters (value, costs, beliefs) only when it joins the fleet.
 """
 
 from __future__ import annotations
@@ -40,11 +41,17 @@ class Trips:
         self.entry_rate = initial / stay_days
         self.entries_open = True
         self.last = 0.0
-        fleet.extend(scenario, initial, 0.0, rng, rng.exponential(stay_days, initial))
+        # The trucks in Belarus on day 0, by the day their trip ends: they join the fleet (and
+        # draw their own parameters) only if still inside when the model first needs them.
+        self.initial_departures: np.ndarray | None = rng.exponential(stay_days, initial)
 
     def update(self, now: float) -> None:
         """Bring the trucks in Belarus up to ``now``: ended trips leave, new entries arrive."""
         fleet = self.fleet
+        if self.initial_departures is not None:
+            inside = self.initial_departures[self.initial_departures > now]
+            self.initial_departures = None
+            fleet.extend(self.scenario, inside.size, 0.0, self.rng, inside)
         done = (fleet.status == AT_LARGE) & (fleet.departs_at <= now)
         fleet.status[done] = GONE
         if self.entries_open and now > self.last:
