@@ -82,12 +82,17 @@ def decide(
     # Retrieving costs a + b q for a processing wait of q days.
     a = (1.0 - s) * terms.fee_owed + retrieval_cost
     b = (1.0 - s) * f + net_daily
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tolerable = np.where(
-            b > 0, (alternative - a) / b, np.where(a <= alternative, np.inf, -np.inf)
-        )
-    # Only owners who would queue behind the current backlog are ranked.
-    keen = np.flatnonzero(tolerable >= terms.backlog_days)
+    positive = b > 0
+    if positive.all():  # the usual case: waiting in the queue costs something every day
+        tolerable = (alternative - a) / b
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tolerable = np.where(
+                positive, (alternative - a) / b, np.where(a <= alternative, np.inf, -np.inf)
+            )
+    # Only owners who would wait at least for the first place in the queue are ranked.
+    first = terms.backlog_days + 1.0 / terms.processing_per_day
+    keen = np.flatnonzero(tolerable >= first)
     order = keen[np.argsort(-tolerable[keen], kind="stable")]
     place = terms.backlog_days + (np.arange(order.size) + 1.0) / terms.processing_per_day
     fits = tolerable[order] >= place
