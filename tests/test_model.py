@@ -20,6 +20,7 @@ truck asked for is never processed within the horizon, and ``PAID_TO_WAIT`` comp
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import numpy as np
@@ -639,3 +640,49 @@ def test_cost_series_never_falls_when_trucks_are_abandoned() -> None:
     )
     cost = run(data)[0].series["carrier_cost_eur"]
     assert np.all(np.diff(cost) >= -1e-9), np.diff(cost)[38:44]
+
+
+def replaced_on(**changes: object) -> list[float]:
+    """Days each of ten held owners, paid to wait, replaced their truck (inf: never).
+    Replacing costs 5,000 and saves 200 - 50 = 150 a day: it pays once an owner expects
+    more than 33.3 days without the truck."""
+    data = deterministic(
+        **TEN,
+        compensation=PAID_TO_WAIT,
+        owners__replacement_cost_eur=5_000,
+        owners__replacement_eur_per_day=50,
+        **changes,
+    )
+    rep, _ = replication(data)
+    return rep.fleet.replaced_at.tolist()
+
+
+def test_news_moves_the_owners_expected_wait() -> None:
+    # At the hold owners expect 30 days: no replacement, and none later without news.
+    assert replaced_on() == [math.inf] * 10
+    # Pessimism 1: each day waited adds a day; at the review on day 19 they expect 37 days.
+    assert replaced_on(owners__belief_pessimism=1) == [19.0] * 10
+    # A US deal on day 30 that leaves the trucks out (offer 0 < Minsk's price) adds
+    # us_visit_without_trucks_days = 30 to every owner's expectation: 60 days, replace.
+    us = {
+        "enabled": True,
+        "last_visit_day": 0,
+        "visit_interval_days": 30,
+        "deal_probability": 1.0,
+        "trucks_offer_eur": 0,
+        "lithuania_request_days_after_hold": None,
+    }
+    assert replaced_on(us=us, owners__us_visit_without_trucks_days=30) == [30.0] * 10
+    assert replaced_on(us=us) == [math.inf] * 10  # news that adds nothing
+    # The carriers' talks, open from day 15 to 25, make owners expect the release by day 45
+    # (talks_open_expected_days 30): with pessimism 1 the review on day 19 expects
+    # min(37, 45 - 19) = 26 days, no replacement; when the talks fail on day 25 that
+    # expectation goes and they expect 30 + 13 = 43 days: all replace on day 25.
+    talks = {
+        "enabled": True,
+        "opening_day": 15,
+        "talks_duration_days": 10,
+        "offer_eur": 0,
+        "retry_days": None,
+    }
+    assert replaced_on(carriers=talks, owners__belief_pessimism=1) == [25.0] * 10
