@@ -686,3 +686,39 @@ def test_news_moves_the_owners_expected_wait() -> None:
         "retry_days": None,
     }
     assert replaced_on(carriers=talks, owners__belief_pessimism=1) == [25.0] * 10
+
+
+def test_a_second_closure_traps_trucks_that_entered_after_the_first() -> None:
+    # Closure 1 on day ~10 for 5 days; Belarus's order comes 8 days later (day ~18), when
+    # the border has reopened, so alone it would not be issued (after_reopening 0). Incidents
+    # close the border again from day ~15.5: the order then finds it closed and holds every
+    # truck still in Belarus. Everyone inside at closure 1 set off home (share 1) and passed
+    # the gate at the reopening (it is shut during closures); those held are the trucks that
+    # entered between the reopening and closure 2 and have not got through (the gate is shut).
+    data = trips_scenario(
+        evacuation__share=1.0,
+        hold__probability=1.0,
+        hold__reaction_delay_days=8,
+        checkpoints={"gate": {"lanes": 100, "service_days": 0.001, "closure_capacity_fraction": 0}},
+    )
+    data["incidents"]["schedule"][3:] = [
+        {"from_day": 15.5, "rate_per_day": 200},
+        {"from_day": 16.5, "rate_per_day": 0},
+    ]
+    model = StandoffModel(Scenario.model_validate(data))
+    rep = Replication(model, Streams(5, 0), [])
+    out = rep.run().outcomes
+    starts = [t for t, e in rep.events if e == "closure starts"]
+    ends = [t for t, e in rep.events if e == "closure ends"]
+    assert len(starts) == 2 and ends[0] <= starts[1] < 16.5
+    assert out["hold_day"] == pytest.approx(starts[0] + 8)
+    fleet = rep.fleet
+    held = np.isfinite(fleet.held_from)
+    assert out["trucks_held"] == held.sum() > 0
+    assert np.all(fleet.entered_at[held] >= ends[0])  # entered after the first closure
+    # ... and they are exactly the trucks that entered since (none of them has left).
+    assert held.sum() == np.count_nonzero(fleet.entered_at >= ends[0])
+    # Without the second closure there is no hold.
+    data["incidents"]["schedule"][3]["rate_per_day"] = 0
+    rep = Replication(StandoffModel(Scenario.model_validate(data)), Streams(5, 0), [])
+    assert rep.run().outcomes["resolution"] == "no_hold"
