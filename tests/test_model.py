@@ -722,3 +722,40 @@ def test_a_second_closure_traps_trucks_that_entered_after_the_first() -> None:
     data["incidents"]["schedule"][3]["rate_per_day"] = 0
     rep = Replication(StandoffModel(Scenario.model_validate(data)), Streams(5, 0), [])
     assert rep.run().outcomes["resolution"] == "no_hold"
+
+
+def test_the_carriers_raise_a_us_offer_only_while_their_talks_are_open() -> None:
+    # US visits on days 20, 40, 60, 80, each a deal offering 20,000 for the trucks, short of
+    # Minsk's 22,000; open carriers' talks add 2,000. Talks open on day 15 for 10 days: the
+    # visit on day 20 falls within them and frees the trucks (released on day 20 + 0).
+    us = {
+        "enabled": True,
+        "last_visit_day": 0,
+        "visit_interval_days": 20,
+        "deal_probability": 1.0,
+        "trucks_offer_eur": 20_000,
+        "lithuania_request_days_after_hold": None,
+        "release_delay_days": 0,
+    }
+    talks = {
+        "enabled": True,
+        "opening_day": 15,
+        "talks_duration_days": 10,
+        "offer_eur": 0,
+        "us_offer_eur": 2_000,
+        "retry_days": None,
+    }
+    slow = {**TEN, "belarus__processing_per_day": SLOW}
+    result, events = run(deterministic(**slow, us=us, carriers=talks))
+    assert (20.0, "us offer 0.02M EUR against Minsk's price 0.02M EUR: accepted") in events
+    assert result.outcomes["release_day"] == 20.0
+    assert result.outcomes["resolution"] == "released_us"
+    # Talks from day 12 (the hold) to 17 that fail: no boost at any visit, no release.
+    result, events = run(
+        deterministic(**slow, us=us, carriers={**talks, "opening_day": 0, "talks_duration_days": 5})
+    )
+    assert (17.0, "carriers' talks fail") in events
+    assert [e for _, e in lines(events, "us offer")] == [
+        "us offer 0.02M EUR against Minsk's price 0.02M EUR: refused"
+    ] * 4
+    assert result.outcomes["release_day"] is None
