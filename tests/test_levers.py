@@ -30,7 +30,7 @@ BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 N = 200
 SEED = 11
 Z = 3.5
-HORIZON = 365.0  # baseline.yaml's horizon_days; no what-if here changes it
+HORIZON = float(load_scenario(BASELINE)[0].horizon_days)  # what-ifs here keep it
 
 
 @dataclass
@@ -232,3 +232,45 @@ def test_expecting_a_longer_wait_raises_replacements(
     alt = whatif(changes)
     rises(alt, base, "trucks_replaced")
     rises(alt, base, "retrieval_backlog_peak")
+
+
+def test_the_baseline_books_balance(base: Run) -> None:
+    """Accounting identities, run by run: the carriers' cost is its parts, Belarus's standoff
+    gain is the fees paid and the trucks lost, every held truck ends one way, the retrieved
+    series ends at the retrieved count."""
+    t = base.table
+    parts = (
+        t.fees_paid_eur
+        + t.retrieval_cost_eur
+        + t.assets_lost_eur
+        + t.idle_cost_eur
+        + t.replacement_cost_eur
+    )
+    assert np.allclose(t.carrier_cost_eur, parts)
+    assert np.allclose(t.belarus_standoff_gain_eur, t.fees_paid_eur + t.assets_lost_eur)
+    assert np.allclose(t.belarus_gain_eur, t.belarus_standoff_gain_eur + t.sanctions_relief_eur)
+    fates = (
+        t.trucks_retrieved
+        + t.trucks_released
+        + t.trucks_abandoned
+        + t.trucks_confiscated
+        + t.trucks_still_held
+    )
+    assert (t.trucks_held == fates).all()
+    assert (t.trucks_replaced <= t.trucks_held).all()
+    assert (t.retrieval_backlog_peak <= t.trucks_held).all()
+    assert np.array_equal(base.retrieved[:, -1], t.trucks_retrieved.to_numpy(float))
+    released = t.release_day.notna()
+    assert (t.release_day[released] >= t.hold_day[released]).all()
+
+
+def test_sanctions_relief_does_not_depend_on_the_horizon(whatif: Runner, base: Run) -> None:
+    # A longer horizon adds deals only after day 365; in every run with the same deals the
+    # relief (present value over the appraisal years) is the same.
+    longer = whatif("horizon_days: 400\n")
+    same = (longer.table.us_deals == base.table.us_deals).to_numpy()
+    assert same.mean() > 0.5
+    assert np.allclose(
+        longer.table.sanctions_relief_eur[same], base.table.sanctions_relief_eur[same]
+    )
+    assert (longer.table.us_deals >= base.table.us_deals).all()

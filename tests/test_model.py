@@ -20,6 +20,7 @@ truck asked for is never processed within the horizon, and ``PAID_TO_WAIT`` comp
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import numpy as np
@@ -623,3 +624,122 @@ def test_cost_series_never_falls_when_trucks_are_abandoned() -> None:
     )
     cost = run(data)[0].series["carrier_cost_eur"]
     assert np.all(np.diff(cost) >= -1e-9), np.diff(cost)[38:44]
+
+
+def replaced_on(**changes: object) -> list[float]:
+    """Days each of ten held owners, paid to wait, replaced their truck (inf: never).
+    Replacing costs 5,000 and saves 200 - 50 = 150 a day: it pays once an owner expects
+    more than 33.3 days without the truck."""
+    data = deterministic(
+        **TEN,
+        compensation=PAID_TO_WAIT,
+        owners__replacement_cost_eur=5_000,
+        owners__replacement_eur_per_day=50,
+        **changes,
+    )
+    rep, _ = replication(data)
+    return rep.fleet.replaced_at.tolist()
+
+
+def test_news_moves_the_owners_expected_wait() -> None:
+    # At the hold owners expect 30 days: no replacement, and none later without news.
+    assert replaced_on() == [math.inf] * 10
+    # Pessimism 1: each day waited adds a day; at the review on day 19 they expect 37 days.
+    assert replaced_on(owners__belief_pessimism=1) == [19.0] * 10
+    # A US deal on day 30 that leaves the trucks out (offer 0 < Minsk's price) adds
+    # us_visit_without_trucks_days = 30 to every owner's expectation: 60 days, replace.
+    us = {
+        "enabled": True,
+        "last_visit_day": 0,
+        "visit_interval_days": 30,
+        "deal_probability": 1.0,
+        "trucks_offer_eur": 0,
+        "lithuania_request_days_after_hold": None,
+    }
+    assert replaced_on(us=us, owners__us_visit_without_trucks_days=30) == [30.0] * 10
+    assert replaced_on(us=us) == [math.inf] * 10  # news that adds nothing
+    # The carriers' talks, open from day 15 to 25, make owners expect the release by day 45
+    # (talks_open_expected_days 30): with pessimism 1 the review on day 19 expects
+    # min(37, 45 - 19) = 26 days, no replacement; when the talks fail on day 25 that
+    # expectation goes and they expect 30 + 13 = 43 days: all replace on day 25.
+    talks = {
+        "enabled": True,
+        "opening_day": 15,
+        "talks_duration_days": 10,
+        "offer_eur": 0,
+        "retry_days": None,
+    }
+    assert replaced_on(carriers=talks, owners__belief_pessimism=1) == [25.0] * 10
+
+
+def test_a_second_closure_traps_trucks_that_entered_after_the_first() -> None:
+    # Closure 1 on day ~10 for 5 days; Belarus's order comes 8 days later (day ~18), when
+    # the border has reopened, so alone it would not be issued (after_reopening 0). Incidents
+    # close the border again from day ~15.5: the order then finds it closed and holds every
+    # truck still in Belarus. Everyone inside at closure 1 set off home (share 1) and passed
+    # the gate at the reopening (it is shut during closures); those held are the trucks that
+    # entered between the reopening and closure 2 and have not got through (the gate is shut).
+    data = trips_scenario(
+        evacuation__share=1.0,
+        hold__probability=1.0,
+        hold__reaction_delay_days=8,
+        checkpoints={"gate": {"lanes": 100, "service_days": 0.001, "closure_capacity_fraction": 0}},
+    )
+    data["incidents"]["schedule"][3:] = [
+        {"from_day": 15.5, "rate_per_day": 200},
+        {"from_day": 16.5, "rate_per_day": 0},
+    ]
+    model = StandoffModel(Scenario.model_validate(data))
+    rep = Replication(model, Streams(5, 0), [])
+    out = rep.run().outcomes
+    starts = [t for t, e in rep.events if e == "closure starts"]
+    ends = [t for t, e in rep.events if e == "closure ends"]
+    assert len(starts) == 2 and ends[0] <= starts[1] < 16.5
+    assert out["hold_day"] == pytest.approx(starts[0] + 8)
+    fleet = rep.fleet
+    held = np.isfinite(fleet.held_from)
+    assert out["trucks_held"] == held.sum() > 0
+    assert np.all(fleet.entered_at[held] >= ends[0])  # entered after the first closure
+    # ... and they are exactly the trucks that entered since (none of them has left).
+    assert held.sum() == np.count_nonzero(fleet.entered_at >= ends[0])
+    # Without the second closure there is no hold.
+    data["incidents"]["schedule"][3]["rate_per_day"] = 0
+    rep = Replication(StandoffModel(Scenario.model_validate(data)), Streams(5, 0), [])
+    assert rep.run().outcomes["resolution"] == "no_hold"
+
+
+def test_the_carriers_raise_a_us_offer_only_while_their_talks_are_open() -> None:
+    # US visits on days 20, 40, 60, 80, each a deal offering 20,000 for the trucks, short of
+    # Minsk's 22,000; open carriers' talks add 2,000. Talks open on day 15 for 10 days: the
+    # visit on day 20 falls within them and frees the trucks (released on day 20 + 0).
+    us = {
+        "enabled": True,
+        "last_visit_day": 0,
+        "visit_interval_days": 20,
+        "deal_probability": 1.0,
+        "trucks_offer_eur": 20_000,
+        "lithuania_request_days_after_hold": None,
+        "release_delay_days": 0,
+    }
+    talks = {
+        "enabled": True,
+        "opening_day": 15,
+        "talks_duration_days": 10,
+        "offer_eur": 0,
+        "us_offer_eur": 2_000,
+        "retry_days": None,
+    }
+    slow = {**TEN, "belarus__processing_per_day": SLOW}
+    result, events = run(deterministic(**slow, us=us, carriers=talks))
+    assert (20.0, "us offer 0.02M EUR against Minsk's price 0.02M EUR: accepted") in events
+    assert result.outcomes["release_day"] == 20.0
+    assert result.outcomes["resolution"] == "released_us"
+    # Talks from day 12 (the hold) to 17 that fail: no boost at any visit, no release.
+    result, events = run(
+        deterministic(**slow, us=us, carriers={**talks, "opening_day": 0, "talks_duration_days": 5})
+    )
+    assert (17.0, "carriers' talks fail") in events
+    assert [e for _, e in lines(events, "us offer")] == [
+        "us offer 0.02M EUR against Minsk's price 0.02M EUR: refused"
+    ] * 4
+    assert result.outcomes["release_day"] is None
