@@ -119,5 +119,5 @@ def test_params_says_which_parameters_come_from_the_posterior(cli: Cli) -> None:
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
     joint = "joint: one of 1,000 particles of calibration-posterior.parquet"
     assert rows["evacuation.share"].endswith(joint)
-    assert rows["retrieval.decision_delay_days"].endswith(f"; mean {joint}")
+    assert rows["us.trucks_offer_eur"].endswith(f"; mean {joint}")
     assert joint not in rows["hold.probability"]
