@@ -40,6 +40,7 @@ COLUMNS = [
     ("trucks_retrieved", "retrieved", 1, "{:+.0f}"),
     ("trucks_abandoned", "abandoned", 1, "{:+.0f}"),
     ("trucks_confiscated", "confiscated", 1, "{:+.0f}"),
+    ("truck_days_held", "truck-days on the lots, thousands", 1e3, "{:+.0f}"),
     ("release_day", "release day (RMST)", 1, "{:+.1f}"),
     ("belarus_standoff_gain_eur", "Belarus's standoff gain, EUR M", 1e6, "{:+.1f}"),
     ("lithuania_fiscal_cost_eur", "Lithuania's fiscal cost, EUR M", 1e6, "{:+.1f}"),

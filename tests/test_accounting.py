@@ -57,3 +57,9 @@ def test_costs_and_gains_add_up(name: str) -> None:
             + out["trucks_still_held"]
         )
         assert series["retrieved"][horizon] == out["trucks_retrieved"]
+        if out["trucks_held"]:
+            assert out["truck_days_held"] == pytest.approx(
+                out["detention_days_mean"] * out["trucks_held"], rel=1e-9
+            )
+        else:
+            assert out["truck_days_held"] == 0

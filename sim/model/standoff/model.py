@@ -130,6 +130,12 @@ OUTCOMES: list[OutcomeSpec] = [
     ),
     OutcomeSpec("detention_days_max", "float", "Longest stay on the lots", "days", nullable=True),
     OutcomeSpec(
+        "truck_days_held",
+        "float",
+        "Days on the lots summed over held trucks (0 without a hold)",
+        "truck-days",
+    ),
+    OutcomeSpec(
         "storage_fee_per_truck_at_release_eur",
         "float",
         "Storage fee accrued per held truck by the release",
@@ -574,6 +580,7 @@ class Replication:
             "last_truck_home_day": last_home,
             "detention_days_mean": float(stay.mean()) if stay.size else None,
             "detention_days_max": float(stay.max()) if stay.size else None,
+            "truck_days_held": float(stay.sum()),
             "storage_fee_per_truck_at_release_eur": (
                 detention.fee_owed(release_day) if release_day is not None else None
             ),
