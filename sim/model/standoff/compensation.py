@@ -127,7 +127,8 @@ class Compensations:
     def series(self, fleet: Fleet, days: np.ndarray) -> np.ndarray:
         total = np.zeros(days.size)
         for scheme in self.schemes:
-            total += scheme.series(fleet, days)
+            if scheme.per_day or scheme.lump_sum or scheme.fee_share:
+                total += scheme.series(fleet, days)
         return total
 
     def paid_until(self, fleet: Fleet, day: float) -> float:

@@ -66,13 +66,14 @@ def decide(
     """Each candidate owner's choice (arrays have one entry per candidate)."""
     f = terms.fee_per_day
     s = fee_refund_share
-    net_daily = daily_cost - compensation_per_day
+    paid = 1.0 - s  # the share of fees the owner bears
+    if isinstance(compensation_per_day, float) and compensation_per_day == 0.0:
+        net_daily = daily_cost
+    else:
+        net_daily = daily_cost - compensation_per_day
     horizon = np.maximum(expected_days, 0.0)
-    wait = (
-        (1.0 - s) * (1.0 - terms.expected_discount) * (terms.fee_owed + f * horizon)
-        + retrieval_cost
-        + net_daily * horizon
-    )
+    wait = horizon * ((paid * (1.0 - terms.expected_discount)) * f + net_daily)
+    wait += retrieval_cost + paid * (1.0 - terms.expected_discount) * terms.fee_owed
     if terms.credibility > 0 and np.isfinite(terms.deadline):
         until_deadline = max(0.0, terms.deadline - terms.now)
         at_risk = terms.now + horizon > terms.deadline
@@ -80,8 +81,8 @@ def decide(
         wait = np.where(at_risk, (1.0 - terms.credibility) * wait + terms.credibility * lose, wait)
     alternative = np.minimum(wait, worth)
     # Retrieving costs a + b q for a processing wait of q days.
-    a = (1.0 - s) * terms.fee_owed + retrieval_cost
-    b = (1.0 - s) * f + net_daily
+    a = retrieval_cost + paid * terms.fee_owed
+    b = net_daily + paid * f
     positive = b > 0
     if positive.all():  # the usual case: waiting in the queue costs something every day
         tolerable = (alternative - a) / b
