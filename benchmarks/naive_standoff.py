@@ -106,6 +106,7 @@ class Truck:
         "status",
         "exit_kind",
         "process",
+        "drawn",
         "started_service",
         "queued",
         "reply",
@@ -120,7 +121,30 @@ class Truck:
         "replaced_at",
     )
 
-    def __init__(self, run: NaiveReplication) -> None:
+    def __init__(self) -> None:
+        self.status = AT_LARGE
+        self.exit_kind = EXIT_NONE
+        self.process: simpy.Process | None = None
+        self.drawn = False
+        self.started_service = False
+        self.queued = False
+        self.reply: simpy.Event | None = None
+        self.held_from = INF
+        self.left_lot = INF
+        self.paid_at = INF
+        self.fee_paid = 0.0
+        self.retrieval_cost = 0.0
+        self.lost_at = INF
+        self.idle_from = INF
+        self.idle_to = INF
+        self.replaced_at = INF
+
+    def draw_owner(self, run: NaiveReplication) -> None:
+        """Draw the truck's own parameters, the first time they matter (it is stranded by a
+        closure or held), and enter it in the run's fleet; a trip that ends uneventfully
+        needs none of them."""
+        self.drawn = True
+        run.trucks.append(self)
         draw = run.draw
         index = bisect.bisect_right(run.group_cumulative, run.rng.random())
         self.group = min(index, len(run.groups) - 1)
@@ -134,21 +158,6 @@ class Truck:
         self.expected_release = draw(sc.owners.expected_release_days)
         self.replacement_cost = draw(sc.owners.replacement_cost_eur)
         self.replacement_rate = draw(sc.owners.replacement_eur_per_day)
-        self.status = AT_LARGE
-        self.exit_kind = EXIT_NONE
-        self.process: simpy.Process | None = None
-        self.started_service = False
-        self.queued = False
-        self.reply: simpy.Event | None = None
-        self.held_from = INF
-        self.left_lot = INF
-        self.paid_at = INF
-        self.fee_paid = 0.0
-        self.retrieval_cost = 0.0
-        self.lost_at = INF
-        self.idle_from = INF
-        self.idle_to = INF
-        self.replaced_at = INF
 
     def idle_cost_until(self, day: float) -> float:
         """Idle cost over [idle_from, min(idle_to, replaced_at, day))."""
@@ -354,8 +363,7 @@ class NaiveReplication:
 
     # -- trips -----------------------------------------------------------------------------------
     def new_truck(self, stay: float) -> None:
-        truck = Truck(self)
-        self.trucks.append(truck)
+        truck = Truck()
         truck.process = self.env.process(self.life(truck, stay))
 
     def entries(self) -> Process:
@@ -385,6 +393,8 @@ class NaiveReplication:
                 yield env.event()  # stranded: until the reopening or the hold
             except simpy.Interrupt as interrupt:
                 cause = interrupt.cause
+            if not truck.drawn:
+                truck.draw_owner(self)
             if cause == "closure":
                 stay = INF
                 if self.hold_day is None and self.rng.random() < self.world(
