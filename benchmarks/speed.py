@@ -17,7 +17,8 @@ It then checks that the two agree in distribution, which is what makes the ratio
   (``scipy.stats.ttest_ind(equal_var=False)``) on the non-empty values;
 - for every nullable outcome that is empty in some runs, Fisher's exact test of the share of
   empty values;
-- for ``release_channel``, a chi-square test of the channel shares.
+- for each category outcome (``release_channel``, ``resolution``), a chi-square test of the
+  category shares.
 
 All tests together hold a family-wise alpha of 0.001 (Bonferroni: each test at 0.001 / m).
 The exit status is 1 if any test rejects or the ratio is below the target.
@@ -51,6 +52,9 @@ WIDTH = 50  # of the outcome column
 NAIVE_OFFSET = 1_000_000  # the naive runs use replication indices from here: independent streams
 
 Outcomes = dict[str, Any]
+
+#: Category outcomes compared by a chi-square test of their shares.
+CATEGORIES = ("release_channel", "resolution")
 
 
 def pin_to_one_core() -> str:
@@ -116,8 +120,11 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
     names = [
         k
         for k in engine[0]
-        if k in naive[0] and k != "release_channel" and any(is_number(o[k]) for o in engine + naive)
+        if k in naive[0] and k not in CATEGORIES and any(is_number(o[k]) for o in engine + naive)
     ]
+    missing = sorted(set(engine[0]) - set(naive[0]))
+    if missing:
+        print(f"outcomes the naive version does not produce (not compared): {', '.join(missing)}")
     rows: list[tuple[str, str, str, float | None]] = []  # name, engine, naive, p-value
     for name in names:
         e = [float(o[name]) for o in engine if o[name] is not None]
@@ -137,18 +144,18 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
                 )
             )
 
-    channels = sorted({o["release_channel"] for o in engine + naive})
-    counts = np.array(
-        [
-            [sum(o["release_channel"] == c for o in runs) for c in channels]
-            for runs in (engine, naive)
-        ]
-    )
-    channel_p: float | None = None
-    if len(channels) > 1:
-        channel_p = float(stats.chi2_contingency(counts).pvalue)
+    shares: list[tuple[str, list[str], np.ndarray, float | None]] = []
+    for category in CATEGORIES:
+        if category not in engine[0] or category not in naive[0]:
+            continue
+        levels = sorted({o[category] for o in engine + naive})
+        counts = np.array(
+            [[sum(o[category] == c for o in runs) for c in levels] for runs in (engine, naive)]
+        )
+        p_value = float(stats.chi2_contingency(counts).pvalue) if len(levels) > 1 else None
+        shares.append((category, levels, counts, p_value))
 
-    tests = sum(1 for r in rows if r[3] is not None) + (channel_p is not None)
+    tests = sum(1 for r in rows if r[3] is not None) + sum(1 for s in shares if s[3] is not None)
     alpha = FAMILY_ALPHA / max(1, tests)
     failures = []
     print(f"\nAgreement: {tests} tests, Bonferroni alpha {FAMILY_ALPHA} / {tests} = {alpha:.2e}")
@@ -162,20 +169,21 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
         if not ok:
             failures.append(f"{name}: engine {e_text} vs naive {n_text} (p = {p:.3g})")
 
-    print("\nrelease_channel shares (chi-square test of the counts)")
-    print(f"{'channel':<12} {'engine':>8} {'naive':>8}")
-    for index, channel in enumerate(channels):
-        print(
-            f"{channel:<12} {counts[0, index] / len(engine):>8.3f} "
-            f"{counts[1, index] / len(naive):>8.3f}"
-        )
-    if channel_p is None:
-        print("only one channel occurs in both: nothing to test")
-    else:
-        ok = channel_p >= alpha
-        print(f"chi-square p-value {channel_p:.3g}  ok: {'yes' if ok else 'NO'}")
+    for category, levels, counts, p_value in shares:
+        print(f"\n{category} shares (chi-square test of the counts)")
+        print(f"{'category':<22} {'engine':>8} {'naive':>8}")
+        for index, level in enumerate(levels):
+            print(
+                f"{level:<22} {counts[0, index] / len(engine):>8.3f} "
+                f"{counts[1, index] / len(naive):>8.3f}"
+            )
+        if p_value is None:
+            print("only one category occurs in both: nothing to test")
+            continue
+        ok = p_value >= alpha
+        print(f"chi-square p-value {p_value:.3g}  ok: {'yes' if ok else 'NO'}")
         if not ok:
-            failures.append(f"release_channel shares differ (p = {channel_p:.3g})")
+            failures.append(f"{category} shares differ (p = {p_value:.3g})")
     return failures
 
 
