@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/speed.py [--scenario scenarios/baseline.yaml] [--replications N]
-                               [--naive-replications M] [--seed S] [--min-ratio R]
+                               [--naive-replications M] [--seed S] [--min-ratio R] [--cpu C]
 
 On one core of this process (the process is pinned to a single CPU where the OS allows it),
 the script times ``StandoffModel.run_replication`` (the engine) and
@@ -57,10 +57,12 @@ Outcomes = dict[str, Any]
 CATEGORIES = ("release_channel", "resolution")
 
 
-def pin_to_one_core() -> str:
-    """Restrict this process to one CPU (Linux); returns a description for the header."""
+def pin_to_one_core(cpu: int | None = None) -> str:
+    """Restrict this process to one CPU (Linux; ``cpu``, default the lowest allowed); returns
+    a description for the header."""
     if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
+        if cpu is None:
+            cpu = min(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cpu})
         return f"pinned to CPU {cpu}"
     return "not pinned (no sched_setaffinity)"
@@ -200,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--min-ratio", type=float, default=20.0, help="speed-up the engine must reach (default 20)"
     )
+    parser.add_argument(
+        "--cpu", type=int, default=None, help="CPU to pin to (default: the lowest allowed)"
+    )
     args = parser.parse_args(argv)
 
     path = Path(args.scenario)
@@ -207,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = ROOT / path
     scenario = load_scenario(path)
     seed = scenario.seed if args.seed is None else args.seed
-    pinned = pin_to_one_core()
+    pinned = pin_to_one_core(args.cpu)
     print(f"scenario {scenario.name} ({path}), seed {seed}, {pinned}")
 
     engine_model = StandoffModel(scenario)
