@@ -686,7 +686,7 @@ class NaiveReplication:
                 self.pay(truck, self.fee_owed(now), now)
                 self.on_lots -= 1
                 self.retrieved += 1
-                truck.process.interrupt("processed")  # type: ignore[union-attr]
+                truck.process.interrupt("processed")
 
     def expected_days(self, truck: Truck, now: float) -> float:
         """Days until a general release this owner expects at ``now``."""
