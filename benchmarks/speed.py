@@ -9,7 +9,8 @@ On one core of this process (the process is pinned to a single CPU where the OS 
 the script times ``StandoffModel.run_replication`` (the engine) and
 ``NaiveStandoffModel.run_replication`` (``benchmarks/naive_standoff.py``) on the same scenario,
 after one untimed warm-up replication each, and prints replications per second and their
-ratio (target: at least ``--min-ratio``, 20 by default).
+ratio (target: at least ``--min-ratio``, 20 by default). The two run in alternating blocks
+(``--blocks``, 20 by default), so that other load on a shared machine slows both alike.
 
 It then checks that the two agree in distribution, which is what makes the ratio meaningful:
 
@@ -80,16 +81,30 @@ def load_scenario(path: Path) -> Scenario:
     return validate(load_document(path), Scenario)
 
 
-def timed_runs(
-    run: Callable[[Streams], Outcomes], seed: int, first: int, count: int
-) -> tuple[list[Outcomes], float]:
-    """``count`` replications after one untimed warm-up; returns outcomes and seconds."""
-    run(Streams(seed, first + count))  # warm-up, not kept
-    outcomes = []
-    start = time.perf_counter()
-    for i in range(first, first + count):
-        outcomes.append(run(Streams(seed, i)))
-    return outcomes, time.perf_counter() - start
+def interleaved_runs(
+    engine: Callable[[Streams], Outcomes],
+    naive: Callable[[Streams], Outcomes],
+    seed: int,
+    counts: tuple[int, int],
+    blocks: int,
+) -> tuple[list[Outcomes], float, list[Outcomes], float]:
+    """Both models' replications in ``blocks`` alternating blocks, so that a change in the
+    machine's load (other processes on a shared core) weighs on both alike; returns each
+    model's outcomes and seconds. One untimed warm-up replication each first."""
+    engine(Streams(seed, counts[0]))
+    naive(Streams(seed, NAIVE_OFFSET + counts[1]))
+    results: tuple[list[Outcomes], list[Outcomes]] = ([], [])
+    seconds = [0.0, 0.0]
+    blocks = max(1, blocks)
+    for block in range(blocks):
+        for which, (run, first) in enumerate(((engine, 0), (naive, NAIVE_OFFSET))):
+            lo = counts[which] * block // blocks
+            hi = counts[which] * (block + 1) // blocks
+            start = time.perf_counter()
+            for i in range(first + lo, first + hi):
+                results[which].append(run(Streams(seed, i)))
+            seconds[which] += time.perf_counter() - start
+    return results[0], seconds[0], results[1], seconds[1]
 
 
 def is_number(value: Any) -> bool:
@@ -203,6 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--min-ratio", type=float, default=20.0, help="speed-up the engine must reach (default 20)"
     )
     parser.add_argument(
+        "--blocks",
+        type=int,
+        default=20,
+        help="alternating timed blocks of engine and naive replications (default 20)",
+    )
+    parser.add_argument(
         "--cpu", type=int, default=None, help="CPU to pin to (default: the lowest allowed)"
     )
     args = parser.parse_args(argv)
@@ -217,11 +238,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine_model = StandoffModel(scenario)
     naive_model = NaiveStandoffModel(scenario)
-    engine, engine_s = timed_runs(
-        lambda s: engine_model.run_replication(s).outcomes, seed, 0, args.replications
-    )
-    naive, naive_s = timed_runs(
-        naive_model.run_replication, seed, NAIVE_OFFSET, args.naive_replications
+    engine, engine_s, naive, naive_s = interleaved_runs(
+        lambda s: engine_model.run_replication(s).outcomes,
+        naive_model.run_replication,
+        seed,
+        (args.replications, args.naive_replications),
+        args.blocks,
     )
     engine_rate = len(engine) / engine_s
     naive_rate = len(naive) / naive_s
