@@ -1,31 +1,43 @@
-"""A straightforward per-truck SimPy version of the border-standoff model: the speed yardstick.
+"""A straightforward per-truck SimPy version of the border-standoff model (v2): the speed yardstick.
 
-This is what a competent SimPy user writes first for the model of ``shared/MODEL.md``, with
-the same parameters, scopes and decision rules as the engine (``sim.model.standoff``), so
-that ``benchmarks/speed.py`` can time both and check that their outcomes agree in
-distribution. It is not a straw man: every truck is one ``env.process`` that waits on
-events (never polls), and the checkpoints are plain ``simpy.PriorityResource`` objects.
+This is what a competent SimPy user writes first for the model of ``sim.model.standoff`` (model
+v2), with the same parameters, scopes and decision rules as the engine, so that
+``benchmarks/speed.py`` can time both and check that their outcomes agree in distribution. It
+is not a straw man: every truck is one ``env.process`` that waits on events (never polls), the
+checkpoints are plain ``simpy.PriorityResource`` objects and Belarus's processing office is a
+``simpy.Store`` served at its rate.
 
-- **Trucks.** One process per truck runs its whole life: wait for the first closure; maybe
-  evacuate (decide, drive, queue, cross); else wait for the hold order; on the lots wait for
-  the first of its retrieval decision, the general release and the confiscation
-  (``simpy.AnyOf``); pay or abandon; a driver travels in; queue; cross; home.
-- **Checkpoints.** A ``PriorityResource`` with one slot per lane (its capacity is the most
-  lanes it can ever have). Trucks request a lane with priority 1 and hold it for their
-  service time.
-- **Closures** (and policy windows) cut lanes through a lane blocker: to close ``n`` lanes it
-  issues ``n`` requests with priority 0, which take lanes ahead of every queued truck as soon
-  as they free up; service in progress is never pre-empted. At reopening the blocker gives
-  back the lanes it holds and withdraws the requests still waiting. Each closure is a
-  process that closes the border, waits for the closure's duration, and reopens it.
+- **Trips.** Every truck in Belarus is a process. On day 0 ``trucks_in_belarus`` trucks are
+  inside, each on an exponential stay of mean ``stay_days``; while the border is open and no
+  hold is in force an entry process adds trucks at ``trucks_in_belarus / stay_days`` a day
+  (exponential gaps). A truck whose stay ends leaves (the engine does not route ordinary trips
+  through the checkpoints either). A closure interrupts every truck inside: it is stranded, and
+  (while no hold is ordered) heads home with probability ``evacuation.share``; a reopening
+  interrupts the stranded ones again with a new stay.
+- **Checkpoints.** A ``PriorityResource`` with one slot per lane (its capacity is the most lanes
+  it can ever have). Trucks request a lane with priority 1 and hold it for their service time.
+  Closures, policy windows and ``checkpoint`` policies cut lanes through a lane blocker: to
+  close ``n`` lanes it issues ``n`` requests with priority 0, which take lanes ahead of every
+  queued truck as soon as they free up; service in progress is never pre-empted. (Background
+  traffic would be one more kind of request here.)
 - **Incidents** are a Poisson process (exponential gaps, restarted at each change of rate);
   each incident checks the closure rule (k incidents within w days).
-- **The hold order** interrupts (``process.interrupt``) every truck that is heading home and
-  has not started service (on the road or in a queue: it leaves the queue), and triggers the
-  event the trucks still at large wait on.
-- **The general release and confiscation** are SimPy events the held trucks wait on; the
-  negotiation channels (government, carriers, US mediation) are plain SimPy processes with
-  the engine's logic.
+- **The hold order** (after a closure, with its probability and delay; if the border has
+  reopened by then, only with ``after_reopening_probability``) interrupts every truck inside
+  and every truck heading home that has not started service (it leaves the queue).
+- **Owners.** Each held truck's process is its owner. Every decision point (the hold, news,
+  the periodic review) is one SimPy event all owners wait on; each owner, woken, considers
+  replacing the truck and prices retrieving, waiting and writing off with the rule of
+  ``sim.model.standoff.owners`` (written out again below for one owner). Owners who would
+  retrieve or write off apply to Belarus's office; the office takes the applications of a
+  decision point most tolerant first, each while its tolerable wait covers its place in the
+  queue, and answers each owner. Accepted trucks go into the office's ``Store``; the office
+  process serves it at ``processing_per_day`` and interrupts the owner's process when its truck
+  is processed (the fee is paid, a driver fetches it). The general release and the
+  confiscation are decision points of their own kind.
+- **Minsk** weighs every offer (government attempts, the carriers' talks with their retries,
+  US deals raised by Lithuania's request and open talks) against its reservation price.
+- **Policies** (every action of the schema) are processes with the engine's triggers.
 
 Parameter scopes follow the schema: replication-level parameters are drawn once per
 replication (on first use), truck-level ones once per truck, event-level ones per event.
@@ -38,28 +50,30 @@ import bisect
 import itertools
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
-from sim.model.standoff.schema import Scenario
+from sim.model.standoff.schema import Compensation, Condition, Policy, Scenario
 from sim.scenario.distributions import Dist
 from sim.seeding import Streams
 
-Process = Generator[simpy.Event, Any, None]
+Process = Generator[simpy.Event, Any, Any]
 Outcomes = dict[str, float | int | str | None]
 
 INF = math.inf
 
 # Truck status.
-AT_LARGE = 0  # in Belarus, not heading home
+AT_LARGE = 0  # in Belarus on a trip, not heading home
 LEAVING = 1  # heading home before the hold order (deciding, driving, queueing, or crossed)
-HELD = 2  # on a guarded lot
+HELD = 2  # on a guarded lot (its owner may have asked Belarus to process it)
 RETURNING = 3  # paid for (or to be paid for under the release): going home
 ABANDONED = 4  # given up by its owner
 CONFISCATED = 5  # taken by Belarus
+GONE = 6  # left Belarus at the end of an ordinary trip
 
 # How a truck got out.
 EXIT_NONE = 0
@@ -70,18 +84,32 @@ EXIT_RELEASED = 3
 TRUCK_PRIORITY = 1
 BLOCKER_PRIORITY = 0  # lane blockers go ahead of every queued truck
 
+# What a decision point is.
+REVIEW = "review"
+RELEASE = "release"
+CONFISCATE = "confiscate"
+
 
 class Truck:
-    """One vehicle: its parameters and the record of what happened to it."""
+    """One vehicle: its owner's parameters and the record of what happened to it."""
 
     __slots__ = (
+        "group",
         "value",
         "worth",
         "idle_rate",
+        "retrieval_draw",
+        "driver_travel",
+        "expected_release",
+        "replacement_cost",
+        "replacement_rate",
         "status",
         "exit_kind",
         "process",
+        "drawn",
         "started_service",
+        "queued",
+        "reply",
         "held_from",
         "left_lot",
         "paid_at",
@@ -90,16 +118,17 @@ class Truck:
         "lost_at",
         "idle_from",
         "idle_to",
+        "replaced_at",
     )
 
-    def __init__(self, value: float, worth: float, idle_rate: float) -> None:
-        self.value = value
-        self.worth = worth
-        self.idle_rate = idle_rate
+    def __init__(self) -> None:
         self.status = AT_LARGE
         self.exit_kind = EXIT_NONE
         self.process: simpy.Process | None = None
+        self.drawn = False
         self.started_service = False
+        self.queued = False
+        self.reply: simpy.Event | None = None
         self.held_from = INF
         self.left_lot = INF
         self.paid_at = INF
@@ -108,22 +137,113 @@ class Truck:
         self.lost_at = INF
         self.idle_from = INF
         self.idle_to = INF
+        self.replaced_at = INF
+
+    def draw_owner(self, run: NaiveReplication) -> None:
+        """Draw the truck's own parameters, the first time they matter (it is stranded by a
+        closure or held), and enter it in the run's fleet; a trip that ends uneventfully
+        needs none of them."""
+        self.drawn = True
+        run.trucks.append(self)
+        draw = run.draw
+        index = bisect.bisect_right(run.group_cumulative, run.rng.random())
+        self.group = min(index, len(run.groups) - 1)
+        spec = run.groups[self.group]
+        self.value = draw(spec.value_eur)
+        self.worth = self.value * draw(spec.owner_value_factor)
+        self.idle_rate = draw(spec.idle_cost_eur_per_day)
+        sc = run.sc
+        self.retrieval_draw = draw(sc.retrieval.cost_eur)
+        self.driver_travel = draw(sc.retrieval.driver_travel_days)
+        self.expected_release = draw(sc.owners.expected_release_days)
+        self.replacement_cost = draw(sc.owners.replacement_cost_eur)
+        self.replacement_rate = draw(sc.owners.replacement_eur_per_day)
 
     def idle_cost_until(self, day: float) -> float:
-        """Idle cost over [idle_from, min(idle_to, day))."""
-        return self.idle_rate * max(0.0, min(self.idle_to, day) - self.idle_from)
+        """Idle cost over [idle_from, min(idle_to, replaced_at, day))."""
+        if self.idle_from == INF:
+            return 0.0
+        end = min(self.idle_to, self.replaced_at, day)
+        return self.idle_rate * max(0.0, end - self.idle_from)
+
+    def replacement_cost_until(self, day: float) -> float:
+        """The substitute's one-off cost and its daily cost until the truck is home or lost."""
+        if self.replaced_at > day:
+            return 0.0
+        lease = max(0.0, min(self.idle_to, day) - self.replaced_at)
+        return self.replacement_cost + self.replacement_rate * lease
+
+
+class FeeSchedule:
+    """The storage fee per day over time; ``accrued(t)`` integrates it from day 0."""
+
+    def __init__(self, rate: float) -> None:
+        self.days = [0.0]
+        self.rates = [rate]
+        self.totals = [0.0]
+
+    def rate(self, day: float) -> float:
+        return self.rates[max(0, bisect.bisect_right(self.days, day) - 1)]
+
+    def accrued(self, day: float) -> float:
+        i = max(0, bisect.bisect_right(self.days, day) - 1)
+        return self.totals[i] + self.rates[i] * (day - self.days[i])
+
+    def change(self, day: float, rate: float) -> None:
+        self.totals.append(self.accrued(day))
+        self.days.append(day)
+        self.rates.append(rate)
+
+
+@dataclass
+class Scheme:
+    """A compensation scheme in force over [start, end)."""
+
+    start: float
+    end: float
+    per_day: float
+    lump_sum: float
+    fee_share: float
+    budget: float
+    groups: set[int] | None
+    enters_decisions: bool
+
+    def covers(self, group: int) -> bool:
+        return self.groups is None or group in self.groups
+
+    def paid_until(self, trucks: list[Truck], day: float) -> float:
+        total = 0.0
+        for t in trucks:
+            if t.held_from == INF or not self.covers(t.group):
+                continue
+            on_from = max(t.held_from, self.start)
+            on_to = min(t.left_lot, self.end)
+            if on_to > on_from:
+                total += self.per_day * max(0.0, min(on_to, day) - on_from)
+                if on_from <= day:
+                    total += self.lump_sum
+            if self.start <= t.paid_at < self.end and t.paid_at <= day:
+                total += self.fee_share * t.fee_paid
+        return min(total, self.budget)
 
 
 class Checkpoint:
     """A crossing: a PriorityResource with one slot per lane, and a lane blocker."""
 
-    def __init__(self, env: simpy.Environment, name: str, spec: CheckpointSpec) -> None:
+    def __init__(
+        self, env: simpy.Environment, name: str, spec: CheckpointSpec, fractions: list[float]
+    ) -> None:
         self.name = name
         self.spec = spec
-        most = max([spec.lanes] + [_lanes(spec.lanes, w.capacity_fraction) for w in spec.schedule])
+        most = max(
+            [spec.lanes]
+            + [_lanes(spec.lanes, w.capacity_fraction) for w in spec.schedule]
+            + [_lanes(spec.lanes, f) for f in fractions]
+        )
         self.capacity = max(1, most)
         self.resource = simpy.PriorityResource(env, capacity=self.capacity)
         self.blockers: list[simpy.resources.resource.PriorityRequest] = []
+        self.override: float | None = None  # a `checkpoint` policy's share of the lanes
         self.open_lanes = spec.lanes
         self.waiting = 0
         self.peak_waiting = 0
@@ -131,10 +251,8 @@ class Checkpoint:
 
     def set_open_lanes(self, lanes: int) -> None:
         """Block ``capacity - lanes`` lanes: new blockers queue ahead of trucks and take the
-        first lanes to free up (the engine instead keeps those open: with exponential service
-        this only shifts when the one lane left open during a closure frees up, by less than a
-        service time); lanes given back are first those a blocker still waits for, then those
-        it holds."""
+        first lanes to free up; lanes given back are first those a blocker still waits for,
+        then those it holds."""
         self.open_lanes = lanes
         blocked = self.capacity - lanes
         while len(self.blockers) < blocked:
@@ -149,9 +267,9 @@ class Checkpoint:
                 request.cancel()
 
 
-def _lanes(nominal: int, fraction: float) -> int:
+def _lanes(nominal: int, fraction: float | None) -> int:
     """Lanes open for a share ``fraction`` of ``nominal`` lanes (at least one unless none)."""
-    share = nominal * fraction
+    share = nominal * (1.0 if fraction is None else fraction)
     return 0 if share <= 0 else max(1, round(share))
 
 
@@ -166,40 +284,70 @@ class NaiveReplication:
         self.rng_world = streams["naive.world"]
         self.rng_border = streams["naive.border"]
         self.rng_negotiation = streams["naive.negotiation"]
+        self.streams = streams
         self._world: dict[int, float] = {}
 
-        self.checkpoints = [Checkpoint(env, name, spec) for name, spec in sc.checkpoints.items()]
+        self.groups = list(sc.fleet.groups.values())
+        self.group_cumulative = list(itertools.accumulate(g.share for g in self.groups))
+        self.trucks: list[Truck] = []
+
+        fractions: dict[str, list[float]] = {name: [] for name in sc.checkpoints}
+        for policy in sc.policies:
+            if policy.action == "checkpoint" and policy.capacity_fraction is not None:
+                fractions[policy.checkpoint].append(policy.capacity_fraction)
+        self.checkpoints = [
+            Checkpoint(env, name, spec, fractions[name]) for name, spec in sc.checkpoints.items()
+        ]
         self.closed = False
         self.closure_spans: list[tuple[float, float]] = []
         self.closed_since: float | None = None
         self.closures_started = 0
         self.recent_incidents: list[float] = []
         self.earliest_closure = 0.0
-
         self.first_closure_day: float | None = None
-        self.first_closure = env.event()
+
+        # Trips.
+        self.initial_trucks = max(0, round(self.world(sc.fleet.trucks_in_belarus)))
+        self.stay = self.world(sc.fleet.stay_days)
+        self.inside: set[Truck] = set()  # on a trip (or stranded) in Belarus
+        self.leaving: set[Truck] = set()  # heading home, service not started: the hold stops them
+        self.entries_open = True
+        self.entries_reopen = env.event()
+
+        # The hold and detention.
         self.hold_pending = False
         self.hold_day: float | None = None
-        self.hold_event = env.event()
-        self.leaving: set[Truck] = set()  # heading home, service not started: the hold stops them
         self.trucks_held = 0
         self.on_lots = 0
+        self.retrieved = 0
+        self.fees = FeeSchedule(self.world(sc.detention.storage_fee_eur_per_day))
+        self.schemes: list[Scheme] = []
+        self.pending_compensation: Compensation | None = None
+        self.belief_shift = 0.0
+        self.belief_cap_day = INF
+        self.announced_deadlines: list[float] = []
+        self.decision_point = env.event()
+        self.applications: list[tuple[float, float, Truck]] = []  # (tolerance, wait, owner)
+        self.review_backlog = 0.0
+        self.office = simpy.Store(env)
+        self.office_free_at = 0.0
+        self.backlog = 0
+        self.backlog_peak = 0
 
         self.release_day: float | None = None
         self.release_channel = "none"
         self.release_due = 0.0
-        self.release_event = env.event()
         self.confiscation_day: float | None = None
-        self.confiscation_event = env.event()
 
+        # Minsk and the channels.
+        self.countermeasures = 0.0
         self.talks_open_day: float | None = None
+        self.talks_open = False
         self.lithuania_asked_day: float | None = None
         self.us_deals = 0
         self.prisoners_held = round(self.world(sc.us.prisoners_held))
         self.prisoners_released = 0
         self.sectors_lifted: list[tuple[str, float]] = []
-
-        self.trucks = self.draw_fleet()
 
     # -- parameters ------------------------------------------------------------------------------
     def world(self, dist: Dist) -> float:
@@ -213,19 +361,75 @@ class NaiveReplication:
         """A truck- or event-level parameter: a fresh draw."""
         return float(dist.sample(self.rng))
 
-    def draw_fleet(self) -> list[Truck]:
-        fleet = self.sc.fleet
-        count = max(0, round(self.world(fleet.trucks_in_belarus)))
-        groups = list(fleet.groups.values())
-        cumulative = list(itertools.accumulate(g.share for g in groups))
-        trucks = []
-        for _ in range(count):
-            index = bisect.bisect_right(cumulative, self.rng.random())
-            group = groups[min(index, len(groups) - 1)]
-            value = self.draw(group.value_eur)
-            worth = value * self.draw(group.owner_value_factor)
-            trucks.append(Truck(value, worth, self.draw(group.idle_cost_eur_per_day)))
-        return trucks
+    # -- trips -----------------------------------------------------------------------------------
+    def new_truck(self, stay: float) -> None:
+        truck = Truck()
+        truck.process = self.env.process(self.life(truck, stay))
+
+    def entries(self) -> Process:
+        """Trucks enter Belarus at a constant rate while the border is open and no hold."""
+        if self.initial_trucks == 0:
+            return
+        mean_gap = self.stay / self.initial_trucks
+        while True:
+            if not self.entries_open:
+                yield self.entries_reopen
+                continue
+            yield self.env.timeout(self.rng.exponential(mean_gap))
+            if self.entries_open:
+                self.new_truck(self.rng.exponential(self.stay))
+
+    def life(self, truck: Truck, stay: float) -> Process:
+        """A trip; stranded by a closure (maybe heading home); held by the hold order."""
+        env = self.env
+        self.inside.add(truck)
+        while True:
+            try:
+                if stay < INF:
+                    yield env.timeout(stay)
+                    self.inside.discard(truck)
+                    truck.status = GONE
+                    return
+                yield env.event()  # stranded: until the reopening or the hold
+            except simpy.Interrupt as interrupt:
+                cause = interrupt.cause
+            if not truck.drawn:
+                truck.draw_owner(self)
+            if cause == "closure":
+                stay = INF
+                if self.hold_day is None and self.rng.random() < self.world(
+                    self.sc.evacuation.share
+                ):
+                    self.inside.discard(truck)
+                    caught = yield from self.evacuate(truck)
+                    if not caught:
+                        return
+                    break
+            elif cause == "reopen":
+                stay = self.rng.exponential(self.stay)
+            else:  # the hold order
+                self.inside.discard(truck)
+                break
+        yield from self.detained(truck)
+
+    def evacuate(self, truck: Truck) -> Process:
+        """Head home; returns whether the hold order caught the truck before its service."""
+        spec = self.sc.evacuation
+        truck.status = LEAVING
+        self.leaving.add(truck)
+        checkpoint = self.choose_checkpoint()
+        try:
+            delay = self.draw(spec.decision_delay_days) + self.draw(spec.travel_days)
+            yield self.env.timeout(delay)
+            truck.idle_from = self.env.now
+            yield from self.cross(truck, checkpoint)
+        except simpy.Interrupt:
+            return True
+        return False
+
+    def interrupt_inside(self, cause: str) -> None:
+        for truck in list(self.inside):
+            truck.process.interrupt(cause)  # type: ignore[union-attr]
 
     # -- the border ------------------------------------------------------------------------------
     def lanes_for(self, checkpoint: Checkpoint, now: float) -> int:
@@ -233,6 +437,8 @@ class NaiveReplication:
         for window in checkpoint.spec.schedule:
             if window.from_day <= now < window.to_day:
                 fraction = window.capacity_fraction
+        if checkpoint.override is not None:
+            fraction = checkpoint.override
         if self.closed:
             fraction *= checkpoint.spec.closure_capacity_fraction
         return _lanes(checkpoint.spec.lanes, fraction)
@@ -246,8 +452,7 @@ class NaiveReplication:
         weights = [c.open_lanes for c in self.checkpoints]
         if sum(weights) == 0:
             weights = [c.spec.lanes for c in self.checkpoints]
-        total = sum(weights)
-        u = self.rng_border.random() * total
+        u = self.rng_border.random() * sum(weights)
         for checkpoint, weight in zip(self.checkpoints, weights, strict=True):
             u -= weight
             if u < 0:
@@ -315,56 +520,75 @@ class NaiveReplication:
         yield from self.closure()
 
     def closure(self) -> Process:
-        """Close the border (lanes cut), wait for the closure's duration, reopen."""
+        """Close the border (entries stop, lanes cut, trucks inside stranded), wait, reopen."""
         spec = self.sc.closure
         self.closures_started += 1
         planned = self.draw(spec.planned_duration_days)
         early = self.draw(spec.early_end_days) if spec.early_end_days is not None else INF
         self.closed = True
+        self.entries_open = False
         self.closed_since = self.env.now
         self.recent_incidents = []
         self.refresh_capacity()
-        self.on_closure()
+        if self.first_closure_day is None:
+            self.first_closure_day = self.env.now
+        self.interrupt_inside("closure")
+        self.consider_hold()
         yield self.env.timeout(min(planned, early))
         self.closed = False
         self.closure_spans.append((self.closed_since, self.env.now))
         self.closed_since = None
         self.refresh_capacity()
+        self.interrupt_inside("reopen")
+        if self.hold_day is None:
+            self.entries_open = True
+            reopened, self.entries_reopen = self.entries_reopen, self.env.event()
+            reopened.succeed()
         self.earliest_closure = self.env.now + spec.min_days_between_closures
 
     def policy_change(self, day: float) -> Process:
         yield self.env.timeout(day)
         self.refresh_capacity()
 
-    def on_closure(self) -> None:
-        if self.first_closure_day is None:
-            self.first_closure_day = self.env.now
-            self.first_closure.succeed()
+    def consider_hold(self) -> None:
         spec = self.sc.hold
         probability = self.draw(spec.probability)
         delay = self.draw(spec.reaction_delay_days)
-        if self.rng.random() < probability and self.hold_day is None and not self.hold_pending:
+        orders = self.rng.random() < probability
+        after_reopening = self.rng.random() < self.world(spec.after_reopening_probability)
+        if orders and self.hold_day is None and not self.hold_pending:
             self.hold_pending = True
-            self.env.process(self.hold_order(delay))
+            self.env.process(self.hold_order(delay, after_reopening))
 
-    # -- the hold order and detention -------------------------------------------------------------
-    def hold_order(self, delay: float) -> Process:
+    # -- the hold order --------------------------------------------------------------------------
+    def hold_order(self, delay: float, after_reopening: bool) -> Process:
         yield self.env.timeout(delay)
         self.hold_pending = False
-        if self.sc.hold.requires_border_closed and not self.closed:
+        if not self.closed and not after_reopening:
             return
-        self.hold_day = self.env.now
+        env = self.env
+        self.hold_day = env.now
+        self.entries_open = False
         for truck in list(self.leaving):
-            truck.process.interrupt("hold order")  # type: ignore[union-attr]
+            truck.process.interrupt("hold")  # type: ignore[union-attr]
         self.leaving.clear()
-        self.hold_event.succeed()
+        self.interrupt_inside("hold")
+        spec = self.pending_compensation or self.sc.compensation
+        self.start_compensation(spec, env.now + spec.starts_days_after_hold)
+        self.office_free_at = env.now
+        env.process(self.office_process())
         if self.sc.government.enabled:
-            self.env.process(self.government())
+            env.process(self.government())
         if self.sc.carriers.enabled:
-            self.env.process(self.carriers())
-        if self.sc.us.enabled and self.sc.us.lithuania_request_days_after_hold is not None:
-            self.env.process(self.lithuania_request())
-        self.env.process(self.storage_period())
+            env.process(self.carriers())
+        if self.sc.us.enabled:
+            env.process(self.lithuania_request())
+        env.process(self.storage_period())
+        env.process(self.owners_review())
+        # The interrupted trucks reach the lots at this instant (urgent events): review after.
+        yield env.timeout(0)
+        self.trucks_held = self.on_lots
+        self.review()
 
     def unresolved(self) -> bool:
         """A hold is in force, no release or confiscation yet, and trucks are on the lots."""
@@ -375,118 +599,307 @@ class NaiveReplication:
             and self.on_lots > 0
         )
 
-    def release(self, channel: str) -> None:
-        """The general release: every held truck may leave once its fee is paid."""
-        if not self.unresolved():
-            return
-        self.release_day = self.env.now
-        self.release_channel = channel
-        if self.sc.release.fee_rule == "flat":
-            self.release_due = self.world(self.sc.release.flat_fee_eur)
-        else:
-            discount = self.world(self.sc.release.fee_discount)
-            self.release_due = self.accrued_fee(self.env.now) * (1.0 - discount)
-        self.release_event.succeed()
-
-    def storage_period(self) -> Process:
-        spec = self.sc.detention
-        enforced = self.rng_negotiation.random() < self.world(spec.confiscation_probability)
-        yield self.env.timeout(self.world(spec.storage_period_days))
-        if enforced and self.unresolved():
-            self.confiscation_day = self.env.now
-            self.confiscation_event.succeed()
-
-    def accrued_fee(self, day: float) -> float:
+    def fee_owed(self, day: float) -> float:
         if self.hold_day is None:
             return 0.0
-        return self.world(self.sc.detention.storage_fee_eur_per_day) * max(0.0, day - self.hold_day)
+        return self.fees.accrued(day) - self.fees.accrued(self.hold_day)
 
-    # -- a truck's life ----------------------------------------------------------------------------
-    def truck_life(self, truck: Truck) -> Process:
-        """At the first closure: evacuate (maybe), else wait for the hold order; then detention."""
-        yield self.first_closure
-        spec = self.sc.evacuation
-        if self.rng.random() < self.world(spec.share):
-            truck.status = LEAVING
-            self.leaving.add(truck)
-            checkpoint = self.choose_checkpoint()
-            try:
-                delay = self.draw(spec.decision_delay_days) + self.draw(spec.travel_days)
-                yield self.env.timeout(delay)
-                truck.idle_from = self.env.now
-                yield from self.cross(truck, checkpoint)
-                return
-            except simpy.Interrupt:
-                pass  # the hold order caught it before its service started
+    # -- compensation ----------------------------------------------------------------------------
+    def start_compensation(self, spec: Compensation, day: float) -> None:
+        """``spec`` replaces the scheme in force from ``day`` on."""
+        for scheme in self.schemes:
+            scheme.end = min(scheme.end, max(day, scheme.start))
+        names = list(self.sc.fleet.groups)
+        self.schemes.append(
+            Scheme(
+                start=day,
+                end=INF,
+                per_day=self.world(spec.eur_per_truck_per_day),
+                lump_sum=self.world(spec.lump_sum_eur_per_truck),
+                fee_share=self.world(spec.fee_share_reimbursed),
+                budget=INF if spec.budget_eur is None else self.world(spec.budget_eur),
+                groups=None if spec.groups is None else {names.index(g) for g in spec.groups},
+                enters_decisions=spec.enters_decisions,
+            )
+        )
+
+    def compensation_terms(self, day: float, group: int) -> tuple[float, float]:
+        """(per day, fee share refunded) an owner of ``group`` counts on at ``day``."""
+        for scheme in reversed(self.schemes):
+            if scheme.start <= day < scheme.end:
+                if scheme.enters_decisions and scheme.covers(group):
+                    return scheme.per_day, scheme.fee_share
+                return 0.0, 0.0
+        return 0.0, 0.0
+
+    def compensation_until(self, day: float) -> float:
+        return sum(s.paid_until(self.trucks, day) for s in self.schemes)
+
+    # -- owners ----------------------------------------------------------------------------------
+    def review(self) -> None:
+        """A decision point: every owner with a truck on the lots reconsiders."""
+        if not self.unresolved():
+            return
+        self.applications = []
+        self.review_backlog = max(0.0, self.office_free_at - self.env.now)
+        self.broadcast(REVIEW)
+        self.env.process(self.take_applications())
+
+    def broadcast(self, kind: str) -> None:
+        point, self.decision_point = self.decision_point, self.env.event()
+        point.succeed(kind)
+
+    def take_applications(self) -> Process:
+        """Belarus's office takes a decision point's applications, most tolerant first: an owner
+        joins the processing queue while their tolerable wait covers their place in it; the
+        others wait or write the truck off, whichever they prefer."""
+        yield self.env.timeout(0)  # after every owner woken by the decision point has applied
+        now = self.env.now
+        per_truck = 1.0 / self.world(self.sc.belarus.processing_per_day)
+        applications = sorted(self.applications, key=lambda a: -a[0])
+        self.applications = []
+        for tolerance, wait, truck in applications:
+            reply = truck.reply
+            assert reply is not None
+            place = max(0.0, self.office_free_at - now)
+            if tolerance >= place and self.unresolved():
+                truck.queued = True
+                self.office_free_at = max(now, self.office_free_at) + per_truck
+                self.office.put(truck)
+                self.backlog += 1
+                self.backlog_peak = max(self.backlog_peak, self.backlog)
+                reply.succeed("queued")
+            else:
+                reply.succeed("write_off" if truck.worth < wait else "wait")
+
+    def office_process(self) -> Process:
+        """Belarus processes retrievals one after another at its rate."""
+        per_truck = 1.0 / self.world(self.sc.belarus.processing_per_day)
+        while True:
+            truck = yield self.office.get()
+            yield self.env.timeout(per_truck)
+            self.backlog -= 1
+            if truck.status == HELD and self.unresolved():
+                now = self.env.now
+                truck.status = RETURNING
+                truck.exit_kind = EXIT_RETRIEVED
+                self.pay(truck, self.fee_owed(now), now)
+                self.on_lots -= 1
+                self.retrieved += 1
+                truck.process.interrupt("processed")
+
+    def expected_days(self, truck: Truck, now: float) -> float:
+        """Days until a general release this owner expects at ``now``."""
+        waited = now - self.hold_day  # type: ignore[operator]
+        belief = truck.expected_release + self.world(self.sc.owners.belief_pessimism) * waited
+        return min(belief + self.belief_shift, max(0.0, self.belief_cap_day - now))
+
+    def believed_deadline(self, now: float) -> float:
+        future = [d for d in self.announced_deadlines if d > now]
+        return min(future) if future else INF
+
+    def consider_replacement(self, truck: Truck, expected: float) -> None:
+        """Replace the truck when the saving over the time without it pays for a substitute."""
+        if truck.replaced_at < INF:
+            return
+        without = self.review_backlog if truck.queued else expected
+        saving = (truck.idle_rate - truck.replacement_rate) * max(without, 0.0)
+        if saving > truck.replacement_cost:
+            truck.replaced_at = self.env.now
+
+    def owner_choice(self, truck: Truck, expected: float) -> tuple[float, float] | None:
+        """(tolerable processing wait, cost of waiting) if the owner applies to retrieve (or
+        may write off); None if they simply wait."""
+        now = self.env.now
+        owners = self.sc.owners
+        per_day, share = self.compensation_terms(now, truck.group)
+        daily = truck.replacement_rate if truck.replaced_at < INF else truck.idle_rate
+        net = daily - per_day
+        owed = self.fee_owed(now)
+        rate = self.fees.rate(now)
+        r = truck.retrieval_draw
+        w = truck.worth
+        days = max(expected, 0.0)
+        discount = self.world(owners.expected_fee_discount)
+        wait = (1.0 - share) * (1.0 - discount) * (owed + rate * days) + r + net * days
+        deadline = self.believed_deadline(now)
+        credibility = self.world(owners.deadline_credibility)
+        if credibility > 0 and deadline < INF and now + days > deadline:
+            lose = w + net * max(0.0, deadline - now)
+            wait = (1.0 - credibility) * wait + credibility * lose
+        alternative = min(wait, w)
+        a = (1.0 - share) * owed + r
+        b = (1.0 - share) * rate + net
+        if b > 0:
+            tolerance = (alternative - a) / b
         else:
-            yield self.hold_event
-        yield from self.detained(truck)
+            tolerance = INF if a <= alternative else -INF
+        if tolerance >= self.review_backlog or w < wait:
+            return tolerance, wait
+        return None
 
     def detained(self, truck: Truck) -> Process:
-        """On the lots until the retrieval decision, the general release or confiscation."""
+        """The owner of a held truck: decide at each decision point until the truck is out."""
         env = self.env
         truck.status = HELD
         truck.held_from = env.now
         truck.idle_from = min(truck.idle_from, env.now)
-        self.trucks_held += 1
         self.on_lots += 1
-        spec = self.sc.retrieval
-        decision = env.timeout(self.draw(spec.decision_delay_days))
-        truck.retrieval_cost = self.draw(spec.cost_eur)
-        driver_travel = self.draw(spec.driver_travel_days)
-
-        woke = yield simpy.AnyOf(env, [decision, self.release_event, self.confiscation_event])
-        if decision in woke:  # (a decision due at the release instant comes first)
-            fee = self.accrued_fee(env.now)
-            if fee + truck.retrieval_cost <= truck.worth:  # individual retrieval
-                truck.exit_kind = EXIT_RETRIEVED
-                self.pay(truck, fee)
-                checkpoint = self.choose_checkpoint()
-                yield env.timeout(driver_travel)
-                truck.left_lot = env.now
-                yield from self.cross(truck, checkpoint)
+        while True:
+            try:
+                kind = yield self.decision_point
+            except simpy.Interrupt:  # processed by Belarus's office: a driver fetches it
+                yield from self.go_home(truck)
                 return
-            # Too dear for now: wait for the general release (or the confiscation).
-            yield simpy.AnyOf(env, [self.release_event, self.confiscation_event])
-
-        self.on_lots -= 1
-        if self.release_event.triggered:
-            due = self.release_due
-            if due + truck.retrieval_cost <= truck.worth:
-                truck.status = RETURNING
-                truck.exit_kind = EXIT_RELEASED
-                checkpoint = self.choose_checkpoint()
-                yield env.timeout(self.draw(self.sc.release.pickup_delay_days))
-                self.pay(truck, due, leaves_lot=False)
-                yield env.timeout(driver_travel)
-                truck.left_lot = env.now
-                yield from self.cross(truck, checkpoint)
-            else:
+            if kind == RELEASE:
+                yield from self.released(truck)
+                return
+            if kind == CONFISCATE:
+                self.lose(truck, CONFISCATED)
+                return
+            expected = self.expected_days(truck, env.now)
+            self.consider_replacement(truck, expected)
+            if truck.queued:
+                continue
+            choice = self.owner_choice(truck, expected)
+            if choice is None:
+                continue
+            truck.reply = env.event()
+            self.applications.append((choice[0], choice[1], truck))
+            answer = yield truck.reply
+            # A release or confiscation at this same instant went by while it waited.
+            if self.release_day is not None and truck.status == HELD:
+                yield from self.released(truck)
+                return
+            if self.confiscation_day is not None and truck.status == HELD:
+                self.lose(truck, CONFISCATED)
+                return
+            if answer == "write_off":
                 self.lose(truck, ABANDONED)
-        else:
-            self.lose(truck, CONFISCATED)
+                self.on_lots -= 1
+                return
 
-    def pay(self, truck: Truck, fee: float, leaves_lot: bool = True) -> None:
+    def go_home(self, truck: Truck, checkpoint: Checkpoint | None = None) -> Process:
+        """A driver fetches the truck and takes it through a checkpoint (chosen now if not
+        given)."""
+        if checkpoint is None:
+            checkpoint = self.choose_checkpoint()
+        yield self.env.timeout(truck.driver_travel)
+        truck.left_lot = self.env.now
+        yield from self.cross(truck, checkpoint)
+
+    def released(self, truck: Truck) -> Process:
+        """Under the general release: pay and send a driver, or abandon the truck."""
+        env = self.env
+        self.on_lots -= 1
+        _, share = self.compensation_terms(env.now, truck.group)
+        due = self.release_due
+        if (1.0 - share) * due + truck.retrieval_draw > truck.worth:
+            self.lose(truck, ABANDONED)
+            return
         truck.status = RETURNING
-        truck.paid_at = self.env.now
+        truck.exit_kind = EXIT_RELEASED
+        checkpoint = self.choose_checkpoint()
+        yield env.timeout(self.draw(self.sc.release.pickup_delay_days))
+        self.pay(truck, due, env.now)
+        yield from self.go_home(truck, checkpoint)
+
+    def pay(self, truck: Truck, fee: float, now: float) -> None:
+        truck.paid_at = now
         truck.fee_paid = fee
-        if leaves_lot:
-            self.on_lots -= 1
+        truck.retrieval_cost = truck.retrieval_draw
 
     def lose(self, truck: Truck, status: int) -> None:
         truck.status = status
         truck.lost_at = truck.left_lot = truck.idle_to = self.env.now
 
+    def owners_review(self) -> Process:
+        interval = self.sc.owners.review_interval_days
+        while True:
+            yield self.env.timeout(interval)
+            if not self.unresolved():
+                return
+            self.review()
+
+    # -- news --------------------------------------------------------------------------------------
+    def news(self, shift: float) -> None:
+        self.belief_shift += shift
+        self.review()
+
+    def expect_release_by(self, day: float | None) -> None:
+        self.belief_cap_day = INF if day is None else day
+        self.review()
+
+    def announce_deadline(self, deadline: float) -> None:
+        self.announced_deadlines.append(deadline)
+        self.review()
+
+    # -- release and confiscation ------------------------------------------------------------------
+    def release(self, channel: str) -> None:
+        """The general release: every held truck may leave once its fee is paid."""
+        if not self.unresolved():
+            return
+        now = self.env.now
+        self.release_day = now
+        self.release_channel = channel
+        if self.sc.release.fee_rule == "flat":
+            self.release_due = self.world(self.sc.release.flat_fee_eur)
+        else:
+            discount = self.world(self.sc.release.fee_discount)
+            self.release_due = self.fee_owed(now) * (1.0 - discount)
+        self.broadcast(RELEASE)
+
+    def confiscate(self) -> None:
+        if not self.unresolved():
+            return
+        self.confiscation_day = self.env.now
+        self.on_lots = 0
+        self.broadcast(CONFISCATE)
+
+    def storage_period(self) -> Process:
+        spec = self.sc.detention
+        env = self.env
+        deadline = env.now + self.world(spec.storage_period_days)
+        enforced = self.rng_negotiation.random() < self.world(spec.confiscation_probability)
+        announce = spec.deadline_announced_days_after_hold
+        if announce is not None:
+            delay = float(announce.sample(self.rng_negotiation))
+            if env.now + delay < deadline:
+                yield env.timeout(delay)
+                self.announce_deadline(deadline)
+        yield env.timeout(max(0.0, deadline - env.now))
+        if enforced:
+            self.confiscate()
+
+    def deadline_policy(self, deadline: float, enforced: bool) -> Process:
+        yield self.env.timeout(max(0.0, deadline - self.env.now))
+        if enforced:
+            self.confiscate()
+
+    # -- Minsk -----------------------------------------------------------------------------------
+    def price(self) -> float:
+        """Minsk's reservation price for releasing the trucks now."""
+        spec = self.sc.belarus
+        now = self.env.now
+        brings = self.on_lots * (
+            self.fees.rate(now) + self.world(spec.leverage_eur_per_truck_per_day)
+        )
+        costs = self.world(spec.pressure_eur_per_day) + self.countermeasures
+        return max(0.0, brings - costs) * self.world(spec.planning_days)
+
+    def accepts(self, offer: float) -> bool:
+        return offer >= self.price()
+
     # -- negotiation channels ----------------------------------------------------------------------
     def government(self) -> Process:
         spec = self.sc.government
         rng = self.rng_negotiation
-        success = self.world(spec.success_probability)
         while True:
             yield self.env.timeout(float(spec.attempt_interval_days.sample(rng)))
+            offer = float(spec.offer_eur.sample(rng))
             if not self.unresolved():
                 return
-            if rng.random() < success:
+            if self.accepts(offer):
                 self.release("government")
                 return
 
@@ -498,8 +911,6 @@ class NaiveReplication:
             opening = max(env.now, spec.opening_day)
         else:
             opening = env.now + self.world(spec.patience_days)
-        duration = float(spec.talks_duration_days.sample(rng))
-        succeeds = rng.random() < self.world(spec.success_probability)
         if spec.patience_loss_eur is not None and spec.opening_day is None:
             threshold = self.world(spec.patience_loss_eur)
             while env.now + spec.check_interval_days < opening:
@@ -510,27 +921,45 @@ class NaiveReplication:
                     opening = env.now
                     break
         yield env.timeout(max(0.0, opening - env.now))
-        if not self.unresolved():
-            return
-        self.talks_open_day = env.now
-        if succeeds:
+        while True:
+            if not self.unresolved():
+                return
+            duration = float(spec.talks_duration_days.sample(rng))
+            offer = float(spec.offer_eur.sample(rng))
+            if self.talks_open_day is None:
+                self.talks_open_day = env.now
+            self.talks_open = True
+            self.expect_release_by(env.now + self.world(self.sc.owners.talks_open_expected_days))
             yield env.timeout(duration)
-            self.release("carriers")
+            self.talks_open = False
+            if not self.unresolved():
+                return
+            if self.accepts(offer):
+                self.release("carriers")
+                return
+            self.expect_release_by(None)
+            if spec.retry_days is None:
+                return
+            yield env.timeout(float(spec.retry_days.sample(rng)))
 
     def lithuania_request(self) -> Process:
         delay = self.sc.us.lithuania_request_days_after_hold
-        assert delay is not None
+        if delay is None:
+            return
         yield self.env.timeout(float(delay.sample(self.rng_negotiation)))
-        self.lithuania_asked_day = self.env.now
+        self.ask_us()
 
-    def truck_probability(self) -> float:
-        spec = self.sc.us
-        p = self.world(spec.trucks_probability)
-        if self.talks_open_day is not None:
-            p += self.world(self.sc.carriers.us_truck_boost)
+    def ask_us(self) -> None:
+        if self.lithuania_asked_day is None:
+            self.lithuania_asked_day = self.env.now
+
+    def truck_offer(self, draw: float) -> float:
+        offer = draw
         if self.lithuania_asked_day is not None:
-            p += self.world(spec.lithuania_request_boost)
-        return min(1.0, p)
+            offer += self.world(self.sc.us.lithuania_request_offer_eur)
+        if self.talks_open:
+            offer += self.world(self.sc.carriers.us_offer_eur)
+        return offer
 
     def us_mediation(self) -> Process:
         spec = self.sc.us
@@ -538,6 +967,7 @@ class NaiveReplication:
         env = self.env
         deal_probability = self.world(spec.deal_probability)
         sectors = [name for name, s in spec.sanctions.items() if not s.lifted_at_start]
+        disappointment = self.world(self.sc.owners.us_visit_without_trucks_days)
         visit_day = spec.last_visit_day
         while True:
             visit_day += float(spec.visit_interval_days.sample(rng))
@@ -546,7 +976,10 @@ class NaiveReplication:
             if visit_day < env.now:
                 continue  # a visit before the scenario starts
             yield env.timeout(visit_day - env.now)
+            held = self.unresolved()
             if rng.random() >= deal_probability:
+                if held:
+                    self.news(disappointment)
                 continue
             self.us_deals += 1
             freed = min(
@@ -557,23 +990,96 @@ class NaiveReplication:
             for _ in range(spec.sectors_per_deal):
                 if len(self.sectors_lifted) < len(sectors):
                     self.sectors_lifted.append((sectors[len(self.sectors_lifted)], env.now))
-            if self.unresolved() and rng.random() < self.truck_probability():
-                env.process(self.release_after(float(spec.release_delay_days.sample(rng))))
+            if held and self.accepts(self.truck_offer(float(spec.trucks_offer_eur.sample(rng)))):
+                delay = float(spec.release_delay_days.sample(rng))
+                self.expect_release_by(env.now + delay)
+                env.process(self.release_after(delay))
+            elif held:
+                self.news(disappointment)
 
     def release_after(self, delay: float) -> Process:
         yield self.env.timeout(delay)
         self.release("us")
 
-    # -- accounting --------------------------------------------------------------------------------
-    def compensation_until(self, day: float) -> float:
-        rate = self.world(self.sc.compensation.eur_per_truck_per_day)
-        if rate <= 0 or self.hold_day is None:
-            return 0.0
-        start = self.hold_day + self.sc.compensation.starts_days_after_hold
-        return rate * sum(
-            max(0.0, min(t.left_lot, day) - start) for t in self.trucks if t.held_from < INF
+    def sanctions_relief(self) -> float:
+        spec = self.sc.us
+        rho = math.log1p(spec.discount_rate)
+        years = spec.appraisal_years
+        annuity = years if rho == 0 else (1.0 - math.exp(-rho * years)) / rho
+        return sum(
+            self.world(spec.sanctions[name].value_eur_per_year)
+            * annuity
+            * math.exp(-rho * day / 365.0)
+            for name, day in self.sectors_lifted
         )
 
+    # -- policies ----------------------------------------------------------------------------------
+    def metric(self, name: str) -> float | None:
+        if self.hold_day is None:
+            return None
+        now = self.env.now
+        if name == "days_since_hold":
+            return now - self.hold_day
+        if name == "trucks_on_lots":
+            return float(self.on_lots)
+        if name == "trucks_retrieved":
+            return float(self.retrieved)
+        return self.net_loss_until(now)
+
+    @staticmethod
+    def holds(condition: Condition, value: float | None) -> bool:
+        if value is None:
+            return False
+        if condition.above is not None and not value > condition.above:
+            return False
+        return not (condition.below is not None and not value < condition.below)
+
+    def policy(self, policy: Policy) -> Process:
+        env = self.env
+        if policy.day is not None:
+            if policy.day >= self.horizon:
+                return
+            yield env.timeout(max(0.0, policy.day - env.now))
+        else:
+            condition = policy.when
+            assert condition is not None
+            while not self.holds(condition, self.metric(condition.metric)):
+                if env.now + 1.0 >= self.horizon:
+                    return
+                yield env.timeout(1.0)
+        self.act(policy)
+
+    def act(self, policy: Policy) -> None:
+        now = self.env.now
+        if policy.action == "set_fee":
+            self.fees.change(now, self.world(policy.eur_per_day))
+            self.review()
+        elif policy.action == "compensation":
+            if self.hold_day is None:
+                self.pending_compensation = policy
+            else:
+                self.start_compensation(
+                    policy, max(now, self.hold_day + policy.starts_days_after_hold)
+                )
+                self.review()
+        elif policy.action == "ask_us":
+            self.ask_us()
+        elif policy.action == "checkpoint":
+            for checkpoint in self.checkpoints:
+                if checkpoint.name == policy.checkpoint:
+                    checkpoint.override = policy.capacity_fraction
+            self.refresh_capacity()
+        elif policy.action == "confiscation_deadline":
+            rng = self.streams[f"naive.policy/{policy.name}"]
+            enforced = rng.random() < self.world(policy.probability)
+            deadline = now + policy.days
+            if self.hold_day is not None:
+                self.announce_deadline(deadline)
+            self.env.process(self.deadline_policy(deadline, enforced))
+        elif policy.action == "eu_countermeasures":
+            self.countermeasures += self.world(policy.eur_per_day)
+
+    # -- accounting --------------------------------------------------------------------------------
     def carrier_cost_until(self, day: float) -> float:
         cost = 0.0
         for t in self.trucks:
@@ -581,7 +1087,7 @@ class NaiveReplication:
                 cost += t.fee_paid + t.retrieval_cost
             if t.lost_at <= day:
                 cost += t.value
-            cost += t.idle_cost_until(day)
+            cost += t.idle_cost_until(day) + t.replacement_cost_until(day)
         return cost
 
     def net_loss_until(self, day: float) -> float:
@@ -590,8 +1096,9 @@ class NaiveReplication:
     # -- the run ---------------------------------------------------------------------------------
     def run(self) -> Outcomes:
         env = self.env
-        for truck in self.trucks:
-            truck.process = env.process(self.truck_life(truck))
+        for _ in range(self.initial_trucks):
+            self.new_truck(self.rng.exponential(self.stay))
+        env.process(self.entries())
         rule = self.sc.closure.rule
         if rule == "incidents":
             env.process(self.incidents())
@@ -605,6 +1112,8 @@ class NaiveReplication:
         self.refresh_capacity()
         if self.sc.us.enabled:
             env.process(self.us_mediation())
+        for policy in self.sc.policies:
+            env.process(self.policy(policy))
         env.run(until=self.horizon)
         return self.outcomes()
 
@@ -617,13 +1126,12 @@ class NaiveReplication:
         retrieval = sum(t.retrieval_cost for t in trucks if t.paid_at <= h)
         assets = sum(t.value for t in trucks if t.lost_at <= h)
         idle = sum(t.idle_cost_until(h) for t in trucks)
-        carrier_cost = fees + retrieval + assets + idle
+        replacement = sum(t.replacement_cost_until(h) for t in trucks)
+        carrier_cost = fees + retrieval + assets + idle + replacement
         compensation = self.compensation_until(h)
-        sanctions = self.sc.us.sanctions
-        relief = sum(
-            self.world(sanctions[name].value_eur_per_year) * (h - day) / 365.0
-            for name, day in self.sectors_lifted
-        )
+        relief = self.sanctions_relief()
+        owing = sum(1 for t in held if min(t.paid_at, t.lost_at) > h)
+        owed = owing * max(self.fee_owed(h), 0.0)
 
         def got_out(t: Truck) -> bool:
             return t.idle_to <= h and t.status in (LEAVING, RETURNING)
@@ -654,21 +1162,37 @@ class NaiveReplication:
         def exits(kind: int) -> int:
             return sum(1 for t in trucks if t.exit_kind == kind)
 
+        confiscated = count(CONFISCATED)
+        still_held = count(HELD)
+        if self.hold_day is None:
+            resolution = "no_hold"
+        elif self.release_channel != "none":
+            resolution = f"released_{self.release_channel}"
+        elif confiscated:
+            resolution = "confiscated"
+        elif not still_held:
+            resolution = "emptied"
+        else:
+            resolution = "unresolved"
+        standoff_gain = fees + assets
         return {
-            "trucks_in_belarus": len(trucks),
+            "trucks_in_belarus": self.initial_trucks,
             "trucks_evacuated": evacuated,
             "trucks_held": self.trucks_held,
             "trucks_retrieved": exits(EXIT_RETRIEVED),
             "trucks_released": exits(EXIT_RELEASED),
             "trucks_abandoned": count(ABANDONED),
-            "trucks_confiscated": count(CONFISCATED),
-            "trucks_still_held": count(HELD),
+            "trucks_confiscated": confiscated,
+            "trucks_still_held": still_held,
+            "trucks_replaced": sum(1 for t in trucks if t.replaced_at <= h),
+            "retrieval_backlog_peak": self.backlog_peak,
             "closure_day": self.first_closure_day,
             "closures": self.closures_started,
             "border_closed_days": float(sum(min(e, h) - s for s, e in spans)),
             "hold_day": self.hold_day,
             "release_day": self.release_day,
             "release_channel": self.release_channel,
+            "resolution": resolution,
             "hold_to_release_days": since(self.release_day, self.hold_day),
             "closure_to_release_days": since(self.release_day, self.first_closure_day),
             "carriers_talks_day": self.talks_open_day,
@@ -676,16 +1200,20 @@ class NaiveReplication:
             "detention_days_mean": float(np.mean(stays)) if stays else None,
             "detention_days_max": float(max(stays)) if stays else None,
             "storage_fee_per_truck_at_release_eur": (
-                self.accrued_fee(self.release_day) if self.release_day is not None else None
+                self.fee_owed(self.release_day) if self.release_day is not None else None
             ),
             "carrier_cost_eur": carrier_cost,
             "fees_paid_eur": fees,
+            "fees_owed_eur": owed,
             "idle_cost_eur": idle,
+            "replacement_cost_eur": replacement,
             "assets_lost_eur": assets,
             "retrieval_cost_eur": retrieval,
             "compensation_paid_eur": compensation,
             "carrier_net_cost_eur": carrier_cost - compensation,
-            "belarus_gain_eur": fees + assets + relief,
+            "lithuania_fiscal_cost_eur": compensation,
+            "belarus_standoff_gain_eur": standoff_gain,
+            "belarus_gain_eur": standoff_gain + relief,
             "sanctions_relief_eur": relief,
             "prisoners_released": self.prisoners_released,
             "us_deals": self.us_deals,

@@ -3,13 +3,14 @@
 Usage::
 
     python benchmarks/speed.py [--scenario scenarios/baseline.yaml] [--replications N]
-                               [--naive-replications M] [--seed S] [--min-ratio R]
+                               [--naive-replications M] [--seed S] [--min-ratio R] [--cpu C]
 
 On one core of this process (the process is pinned to a single CPU where the OS allows it),
 the script times ``StandoffModel.run_replication`` (the engine) and
 ``NaiveStandoffModel.run_replication`` (``benchmarks/naive_standoff.py``) on the same scenario,
 after one untimed warm-up replication each, and prints replications per second and their
-ratio (target: at least ``--min-ratio``, 20 by default).
+ratio (target: at least ``--min-ratio``, 20 by default). The two run in alternating blocks
+(``--blocks``, 20 by default), so that other load on a shared machine slows both alike.
 
 It then checks that the two agree in distribution, which is what makes the ratio meaningful:
 
@@ -17,7 +18,8 @@ It then checks that the two agree in distribution, which is what makes the ratio
   (``scipy.stats.ttest_ind(equal_var=False)``) on the non-empty values;
 - for every nullable outcome that is empty in some runs, Fisher's exact test of the share of
   empty values;
-- for ``release_channel``, a chi-square test of the channel shares.
+- for each category outcome (``release_channel``, ``resolution``), a chi-square test of the
+  category shares.
 
 All tests together hold a family-wise alpha of 0.001 (Bonferroni: each test at 0.001 / m).
 The exit status is 1 if any test rejects or the ratio is below the target.
@@ -52,11 +54,16 @@ NAIVE_OFFSET = 1_000_000  # the naive runs use replication indices from here: in
 
 Outcomes = dict[str, Any]
 
+#: Category outcomes compared by a chi-square test of their shares.
+CATEGORIES = ("release_channel", "resolution")
 
-def pin_to_one_core() -> str:
-    """Restrict this process to one CPU (Linux); returns a description for the header."""
+
+def pin_to_one_core(cpu: int | None = None) -> str:
+    """Restrict this process to one CPU (Linux; ``cpu``, default the lowest allowed); returns
+    a description for the header."""
     if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
+        if cpu is None:
+            cpu = min(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cpu})
         return f"pinned to CPU {cpu}"
     return "not pinned (no sched_setaffinity)"
@@ -74,16 +81,30 @@ def load_scenario(path: Path) -> Scenario:
     return validate(load_document(path), Scenario)
 
 
-def timed_runs(
-    run: Callable[[Streams], Outcomes], seed: int, first: int, count: int
-) -> tuple[list[Outcomes], float]:
-    """``count`` replications after one untimed warm-up; returns outcomes and seconds."""
-    run(Streams(seed, first + count))  # warm-up, not kept
-    outcomes = []
-    start = time.perf_counter()
-    for i in range(first, first + count):
-        outcomes.append(run(Streams(seed, i)))
-    return outcomes, time.perf_counter() - start
+def interleaved_runs(
+    engine: Callable[[Streams], Outcomes],
+    naive: Callable[[Streams], Outcomes],
+    seed: int,
+    counts: tuple[int, int],
+    blocks: int,
+) -> tuple[list[Outcomes], float, list[Outcomes], float]:
+    """Both models' replications in ``blocks`` alternating blocks, so that a change in the
+    machine's load (other processes on a shared core) weighs on both alike; returns each
+    model's outcomes and seconds. One untimed warm-up replication each first."""
+    engine(Streams(seed, counts[0]))
+    naive(Streams(seed, NAIVE_OFFSET + counts[1]))
+    results: tuple[list[Outcomes], list[Outcomes]] = ([], [])
+    seconds = [0.0, 0.0]
+    blocks = max(1, blocks)
+    for block in range(blocks):
+        for which, (run, first) in enumerate(((engine, 0), (naive, NAIVE_OFFSET))):
+            lo = counts[which] * block // blocks
+            hi = counts[which] * (block + 1) // blocks
+            start = time.perf_counter()
+            for i in range(first + lo, first + hi):
+                results[which].append(run(Streams(seed, i)))
+            seconds[which] += time.perf_counter() - start
+    return results[0], seconds[0], results[1], seconds[1]
 
 
 def is_number(value: Any) -> bool:
@@ -116,8 +137,11 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
     names = [
         k
         for k in engine[0]
-        if k in naive[0] and k != "release_channel" and any(is_number(o[k]) for o in engine + naive)
+        if k in naive[0] and k not in CATEGORIES and any(is_number(o[k]) for o in engine + naive)
     ]
+    missing = sorted(set(engine[0]) - set(naive[0]))
+    if missing:
+        print(f"outcomes the naive version does not produce (not compared): {', '.join(missing)}")
     rows: list[tuple[str, str, str, float | None]] = []  # name, engine, naive, p-value
     for name in names:
         e = [float(o[name]) for o in engine if o[name] is not None]
@@ -137,18 +161,18 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
                 )
             )
 
-    channels = sorted({o["release_channel"] for o in engine + naive})
-    counts = np.array(
-        [
-            [sum(o["release_channel"] == c for o in runs) for c in channels]
-            for runs in (engine, naive)
-        ]
-    )
-    channel_p: float | None = None
-    if len(channels) > 1:
-        channel_p = float(stats.chi2_contingency(counts).pvalue)
+    shares: list[tuple[str, list[str], np.ndarray, float | None]] = []
+    for category in CATEGORIES:
+        if category not in engine[0] or category not in naive[0]:
+            continue
+        levels = sorted({o[category] for o in engine + naive})
+        counts = np.array(
+            [[sum(o[category] == c for o in runs) for c in levels] for runs in (engine, naive)]
+        )
+        p_value = float(stats.chi2_contingency(counts).pvalue) if len(levels) > 1 else None
+        shares.append((category, levels, counts, p_value))
 
-    tests = sum(1 for r in rows if r[3] is not None) + (channel_p is not None)
+    tests = sum(1 for r in rows if r[3] is not None) + sum(1 for s in shares if s[3] is not None)
     alpha = FAMILY_ALPHA / max(1, tests)
     failures = []
     print(f"\nAgreement: {tests} tests, Bonferroni alpha {FAMILY_ALPHA} / {tests} = {alpha:.2e}")
@@ -162,20 +186,21 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
         if not ok:
             failures.append(f"{name}: engine {e_text} vs naive {n_text} (p = {p:.3g})")
 
-    print("\nrelease_channel shares (chi-square test of the counts)")
-    print(f"{'channel':<12} {'engine':>8} {'naive':>8}")
-    for index, channel in enumerate(channels):
-        print(
-            f"{channel:<12} {counts[0, index] / len(engine):>8.3f} "
-            f"{counts[1, index] / len(naive):>8.3f}"
-        )
-    if channel_p is None:
-        print("only one channel occurs in both: nothing to test")
-    else:
-        ok = channel_p >= alpha
-        print(f"chi-square p-value {channel_p:.3g}  ok: {'yes' if ok else 'NO'}")
+    for category, levels, counts, p_value in shares:
+        print(f"\n{category} shares (chi-square test of the counts)")
+        print(f"{'category':<22} {'engine':>8} {'naive':>8}")
+        for index, level in enumerate(levels):
+            print(
+                f"{level:<22} {counts[0, index] / len(engine):>8.3f} "
+                f"{counts[1, index] / len(naive):>8.3f}"
+            )
+        if p_value is None:
+            print("only one category occurs in both: nothing to test")
+            continue
+        ok = p_value >= alpha
+        print(f"chi-square p-value {p_value:.3g}  ok: {'yes' if ok else 'NO'}")
         if not ok:
-            failures.append(f"release_channel shares differ (p = {channel_p:.3g})")
+            failures.append(f"{category} shares differ (p = {p_value:.3g})")
     return failures
 
 
@@ -192,6 +217,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--min-ratio", type=float, default=20.0, help="speed-up the engine must reach (default 20)"
     )
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=20,
+        help="alternating timed blocks of engine and naive replications (default 20)",
+    )
+    parser.add_argument(
+        "--cpu", type=int, default=None, help="CPU to pin to (default: the lowest allowed)"
+    )
     args = parser.parse_args(argv)
 
     path = Path(args.scenario)
@@ -199,16 +233,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = ROOT / path
     scenario = load_scenario(path)
     seed = scenario.seed if args.seed is None else args.seed
-    pinned = pin_to_one_core()
+    pinned = pin_to_one_core(args.cpu)
     print(f"scenario {scenario.name} ({path}), seed {seed}, {pinned}")
 
     engine_model = StandoffModel(scenario)
     naive_model = NaiveStandoffModel(scenario)
-    engine, engine_s = timed_runs(
-        lambda s: engine_model.run_replication(s).outcomes, seed, 0, args.replications
-    )
-    naive, naive_s = timed_runs(
-        naive_model.run_replication, seed, NAIVE_OFFSET, args.naive_replications
+    engine, engine_s, naive, naive_s = interleaved_runs(
+        lambda s: engine_model.run_replication(s).outcomes,
+        naive_model.run_replication,
+        seed,
+        (args.replications, args.naive_replications),
+        args.blocks,
     )
     engine_rate = len(engine) / engine_s
     naive_rate = len(naive) / naive_s
