@@ -297,7 +297,7 @@ def test_confiscation_delays_the_release_though_the_pairs_that_see_it_do_not_dif
     capsys: pytest.CaptureFixture[str], confiscation: dict[str, Path]
 ) -> None:
     """The what-if of issue 10: far more runs end without a release; where both runs saw it,
-    it came on the same day. The RMST difference shows the delay; the former statistic hid it."""
+    it came earlier. The RMST difference shows the delay; the former statistic hid it."""
     release = RELEASE
     status, out, err = sim(
         capsys,
@@ -318,9 +318,12 @@ def test_confiscation_delays_the_release_though_the_pairs_that_see_it_do_not_dif
     assert entry["ci95"][0] > 30
     assert entry["event_share_diff"] < -0.4
     assert entry["event_share_p_value"] < 1e-6
-    # the former comparison over the pairs where both saw the release: about no difference
+    # the former comparison over the pairs where both saw the release points the other way:
+    # where the release still comes (before the deadline), owners who believe the deadline
+    # have written off or queued more trucks, Minsk's leverage is lower, and it comes earlier
+    # (model v2; in v1 it showed no difference). Either way it hides the delay.
     assert entry["events_only"]["n"] < 150
-    assert abs(entry["events_only"]["diff"]) < 1.0
+    assert entry["events_only"]["diff"] < 0
     for key, run in (("a", "baseline"), ("b", "confiscation")):
         summary = json.loads((confiscation[run] / "summary.json").read_text())
         assert entry[f"rmst_{key}"] == pytest.approx(

@@ -70,6 +70,9 @@ def policy_process(run: Replication, policy: Policy, act: Callable[[Policy], Non
         while not holds(condition, metric(run, condition.metric, env.now)):
             if env.now + 1.0 >= run.horizon:
                 return
+            detention = run.detention
+            if detention.hold_day is not None and not detention.unresolved(env.now):
+                return  # the hold is over: the condition can no longer fire
             yield env.timeout(1.0)
     run.log(f"policy {policy.name}: {policy.action}")
     act(policy)
