@@ -50,6 +50,10 @@ class ModelDefinition:
     factory: Callable[[Any], Model]
     description: str = ""
     default: bool = False
+    #: Checks across sections that pydantic cannot place (a name used here that must exist
+    #: there): (key path, message) for each problem, reported at that key of the file. The
+    #: schema is validated with ``context={"located_checks": True}`` so it can leave them out.
+    check: Callable[[Any], list[tuple[tuple[str | int, ...], str]]] | None = None
 
 
 @cache
@@ -104,7 +108,21 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scen
     _own_name(document, Path(path))
     definition = _definition(document.data.get("model"))
     if definition is not None:
-        scenario: ScenarioBase = validate(document, definition.schema)
+        context = {"located_checks": True} if definition.check is not None else None
+        scenario: ScenarioBase = validate(document, definition.schema, context=context)
+        if definition.check is not None:
+            found = definition.check(scenario)
+            if found:
+                files = [str(f) for f in document.chain]
+                problems = [document.problem(path, message) for path, message in found]
+                problems.sort(
+                    key=lambda p: (
+                        files.index(p.file) if p.file in files else len(files),
+                        p.line,
+                        p.col,
+                    )
+                )
+                raise InputError(problems)
     else:
         scenario = _check_user_model(validate(document, UserScenario), document)
     if scenario.parameters_from is not None:

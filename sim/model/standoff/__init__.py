@@ -17,7 +17,7 @@ presentation. It registers itself with :mod:`sim.model.registry` through ``MODEL
 
 from sim.model.registry import ModelDefinition
 from sim.model.standoff.model import OUTCOMES, SERIES, StandoffModel
-from sim.model.standoff.schema import Scenario
+from sim.model.standoff.schema import Scenario, references
 
 MODEL = ModelDefinition(
     name="standoff",
@@ -25,6 +25,7 @@ MODEL = ModelDefinition(
     factory=StandoffModel,
     description="The Lithuania-Belarus truck standoff of 2025-26 (the built-in model).",
     default=True,
+    check=references,
 )
 
 __all__ = ["MODEL", "OUTCOMES", "SERIES", "Scenario", "StandoffModel"]

@@ -14,9 +14,10 @@ Times are in days from the scenario's start (day 0 = ``start_date``); money in E
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.limits import (
     MAX_COUNT,
@@ -664,22 +665,51 @@ class Scenario(ScenarioBase):
         return checkpoints
 
     @model_validator(mode="after")
-    def _names_exist(self) -> Scenario:
-        groups = set(self.fleet.groups)
-        schemes = [self.compensation, *(p for p in self.policies if p.action == "compensation")]
-        for scheme in schemes:
-            unknown = sorted(set(scheme.groups or ()) - groups)
-            if unknown:
-                raise ValueError(
-                    f"compensation groups {unknown} are not owner groups ({sorted(groups)})"
-                )
-        names = [p.name for p in self.policies]
-        if len(set(names)) != len(names):
-            raise ValueError(f"policy names must be unique, got {names}")
-        for policy in self.policies:
-            if policy.action == "checkpoint" and policy.checkpoint not in self.checkpoints:
-                raise ValueError(
-                    f"policy {policy.name!r}: checkpoint {policy.checkpoint!r} is not one of "
-                    f"{sorted(self.checkpoints)}"
-                )
+    def _names_exist(self, info: ValidationInfo) -> Scenario:
+        # Loaded from a file, the registry reports each problem at its key (``references``);
+        # built in code, the first one is raised here.
+        if info.context and info.context.get("located_checks"):
+            return self
+        for path, message in references(self):
+            raise ValueError(f"{'.'.join(str(p) for p in path)}: {message}")
         return self
+
+
+def references(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
+    """Names a scenario uses that must exist elsewhere in it: owner groups of compensation
+    schemes, checkpoints of checkpoint policies, unique policy names. Each problem is (key
+    path, message), with a hint when a name looks like a typo of an existing one."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+
+    def unknown(name: str, kind: str, known: list[str]) -> str:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{name!r} is not one of the {kind} ({', '.join(known)}){hint}"
+
+    groups = list(scenario.fleet.groups)
+    schemes: list[tuple[tuple[str | int, ...], Compensation]] = [
+        (("compensation",), scenario.compensation)
+    ]
+    schemes += [
+        (("policies", i), p) for i, p in enumerate(scenario.policies) if p.action == "compensation"
+    ]
+    for where, scheme in schemes:
+        for j, group in enumerate(scheme.groups or ()):
+            if group not in groups:
+                problems.append(((*where, "groups", j), unknown(group, "owner groups", groups)))
+    seen: dict[str, int] = {}
+    checkpoints = list(scenario.checkpoints)
+    for i, policy in enumerate(scenario.policies):
+        if policy.name in seen:
+            problems.append(
+                (("policies", i, "name"), f"{policy.name!r} names policy {seen[policy.name]} too")
+            )
+        seen.setdefault(policy.name, i)
+        if policy.action == "checkpoint" and policy.checkpoint not in checkpoints:
+            problems.append(
+                (
+                    ("policies", i, "checkpoint"),
+                    unknown(policy.checkpoint, "checkpoints", checkpoints),
+                )
+            )
+    return problems
