@@ -225,24 +225,30 @@ def test_eu_countermeasures_lower_minsks_price() -> None:
 
 
 @pytest.mark.parametrize(
-    ("metric", "bound", "day"),
+    ("metric", "bound", "processing", "day"),
     [
-        # days since the hold (12) > 20: first on day 33 (21), not 32 (20).
-        ("days_since_hold", {"above": 20}, 33.0),
+        # days since the hold (12) > 20: first on day 33 (21), not 32 (20); nothing processed.
+        ("days_since_hold", {"above": 20}, SLOW, 33.0),
         # two a day processed from day 12 (12.5, 13, ...): on day 15 six are out, 4 < 5 left.
-        ("trucks_on_lots", {"below": 5}, 15.0),
+        ("trucks_on_lots", {"below": 5}, 2, 15.0),
         # ... and on day 14 four are out, > 3.
-        ("trucks_retrieved", {"above": 3}, 14.0),
+        ("trucks_retrieved", {"above": 3}, 2, 14.0),
+        # Checked only while the hold is in force: with two a day the lots are empty on day 17
+        # (the last one processed at 17.0), so "21 days since the hold" never comes.
+        ("days_since_hold", {"above": 20}, 2, None),
     ],
 )
 def test_a_when_condition_fires_on_the_first_day_it_holds(
-    metric: str, bound: dict, day: float
+    metric: str, bound: dict, processing: float, day: float | None
 ) -> None:
     when = {"metric": metric, **bound}
     data = deterministic(
-        **TEN, belarus__processing_per_day=2, policies=[policy("p", "ask_us", when=when)]
+        **TEN,
+        belarus__processing_per_day=processing,
+        policies=[policy("p", "ask_us", when=when)],
     )
-    assert lines(run(data)[1], "policy p") == [(day, "policy p: ask_us")]
+    expected = [] if day is None else [(day, "policy p: ask_us")]
+    assert lines(run(data)[1], "policy p") == expected
 
 
 def test_a_condition_on_losses_and_none_before_a_hold() -> None:
