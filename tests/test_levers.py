@@ -101,18 +101,20 @@ def falls(alt: Run, base: Run, column: str) -> None:
 
 def test_enforced_announced_believed_confiscation(whatif: Runner, base: Run) -> None:
     # Belarus enforces the deadline it announced (baseline: 15 days after the hold) and
-    # owners believe it: they ask for their trucks earlier (a longer queue at Belarus's
-    # processing), the trucks still held at the deadline are lost, carriers pay more.
+    # owners believe it: those whose place in Belarus's queue comes after the deadline write
+    # their trucks off rather than wait to lose them (a place after a certain deadline is
+    # worthless), so more trucks are lost to Belarus (abandoned or confiscated), carriers pay
+    # more and Belarus gains more.
     alt = whatif(
         """
         detention: {confiscation_probability: 1.0}
         owners: {deadline_credibility: 1.0}
         """
     )
-    rises(alt, base, "trucks_confiscated")
+    rises(alt, base, "trucks_abandoned")
+    rises(alt, base, "assets_lost_eur")
     rises(alt, base, "carrier_cost_eur")
-    rises(alt, base, "retrieval_backlog_peak")
-    rises(alt, base, "share:resolution=confiscated")
+    rises(alt, base, "belarus_standoff_gain_eur")
     # Enforcement alone, not believed: owners cannot see it, so every owner's choice (and so
     # the queue) is the baseline's, run by run, and only the lots' end changes.
     hidden = whatif("detention: {confiscation_probability: 1.0}\n")
@@ -132,12 +134,13 @@ def test_a_lower_fee_lowers_abandonment_and_belarus_gain(whatif: Runner, base: R
 
 def test_compensation_lowers_net_cost_and_moves_decisions(whatif: Runner, base: Run) -> None:
     # EUR 100 per held truck per day from the hold: carriers' net cost falls, Lithuania pays;
-    # owners count it (the default), so fewer write their trucks off.
+    # owners count it (the default), so fewer write their trucks off, and with more trucks
+    # still wanted back Minsk keeps its leverage longer: more truck-days on the lots.
     alt = whatif("compensation: {eur_per_truck_per_day: 100}\n")
     falls(alt, base, "carrier_net_cost_eur")
     rises(alt, base, "lithuania_fiscal_cost_eur")
     falls(alt, base, "trucks_abandoned")
-    falls(alt, base, "trucks_replaced")
+    rises(alt, base, "truck_days_held")
     table = alt.table
     assert np.allclose(
         table.carrier_net_cost_eur, table.carrier_cost_eur - table.compensation_paid_eur
@@ -226,11 +229,13 @@ def test_processing_capacity_raises_retrievals_by_day_100(whatif: Runner, base: 
     ],
     ids=["pessimism", "expected-wait"],
 )
-def test_expecting_a_longer_wait_raises_replacements(
+def test_expecting_a_longer_wait_lengthens_the_queue(
     whatif: Runner, base: Run, changes: str
 ) -> None:
+    # Waiting looks dearer, so more owners ask Belarus for their trucks and tolerate a longer
+    # queue. (Replacements can go either way: a waiting owner replaces against the longer
+    # wait, but more owners now wait only for their place in the queue.)
     alt = whatif(changes)
-    rises(alt, base, "trucks_replaced")
     rises(alt, base, "retrieval_backlog_peak")
 
 

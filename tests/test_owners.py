@@ -79,11 +79,19 @@ def test_queue_ranks_owners_by_tolerance_and_stops_at_the_first_who_would_not_wa
 def test_a_believed_deadline_makes_waiting_dearer() -> None:
     # Deadline on day 20, believed with p = 0.5. An owner expecting the release in 30 days
     # (after the deadline): wait = 0.5 * 9,700 + 0.5 * (20,000 + 200 * 20) = 16,850, so
-    # q* = (16,850 - 100) / 320 = 52.3 instead of 30: behind a 40-day backlog only this owner
-    # queues. An owner expecting it in 10 days (before the deadline) is unaffected: q* = 10.
-    t = terms(deadline=20, credibility=0.5, backlog_days=40, processing_per_day=1)
-    assert choose(t, D=[30, 10]) == ([0], [])
-    # Not believed (p = 0): q* = 30 < 40, nobody queues.
+    # retrieving up to the deadline is tolerable ((16,850 - 100) / 320 = 52.3 > 20). Beyond
+    # it a place carries the same risk: (1 - p)(100 + 320 q) + p * 24,000 <= 16,850 up to
+    # q = (16,850 - 12,000 - 50) / 160 = 30. An owner expecting the release in 10 days (before
+    # the deadline) is unaffected: q* = 10. One processed a day (P = 1):
+    # - behind a 10-day backlog (place 11): the first owner queues, the second does not;
+    # - behind 25 days (place 26, after the deadline but within 30): still the first;
+    # - behind 40 days (place 41): nobody (without the deadline's risk on the place, 52.3
+    #   would have covered 41: the owner would have queued to lose the truck).
+    for backlog, queued in ((10, [0]), (25, [0]), (40, [])):
+        t = terms(deadline=20, credibility=0.5, backlog_days=backlog, processing_per_day=1)
+        assert choose(t, D=[30, 10]) == (queued, [])
+    # Not believed (p = 0): q* = 30, so behind 25 days the first owner queues, behind 40 not.
+    assert choose(terms(deadline=20, credibility=0.0, backlog_days=25), D=[30, 10]) == ([0], [])
     assert choose(terms(deadline=20, credibility=0.0, backlog_days=40), D=[30, 10]) == ([], [])
 
 

@@ -5,7 +5,8 @@ truck per day, a lump sum per truck, and a share of the fees they pay, within an
 budget. The scenario's ``compensation`` section is the scheme in force from the hold; a
 ``compensation`` policy replaces it from its day on. Payments are computed from the fleet's
 records, so a total up to any day, and a daily series, are exact (a budget caps each scheme's
-total; owners do not foresee a budget running out).
+total). Owners count on a scheme until its budget is spent: they do not foresee it running out,
+and learn of it at their next decision point.
 """
 
 from __future__ import annotations
@@ -110,10 +111,11 @@ class Compensations:
         return None
 
     def terms_for(
-        self, day: float, group: np.ndarray
+        self, day: float, group: np.ndarray, fleet: Fleet
     ) -> tuple[np.ndarray | float, np.ndarray | float]:
         """(per day, fee share) that owners of trucks of ``group`` count on at ``day`` (plain
-        zeros when no scheme that enters their decisions pays anything)."""
+        zeros when no scheme that enters their decisions pays anything, or its budget is
+        spent: owners learn that at their next decision point)."""
         scheme = self.in_force(day)
         if (
             scheme is None
@@ -121,6 +123,10 @@ class Compensations:
             or (scheme.per_day == 0 and scheme.fee_share == 0)
         ):
             return 0.0, 0.0
+        if math.isfinite(scheme.budget):
+            spent = float(scheme.series(fleet, np.array([day]))[0])
+            if spent >= scheme.budget:
+                return 0.0, 0.0
         covered = scheme.covers(group)
         return covered * scheme.per_day, covered * scheme.fee_share
 

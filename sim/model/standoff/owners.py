@@ -14,6 +14,9 @@ until Belarus would process a retrieval asked for now:
   replaced by losing the truck at the deadline: ``w + (c - k) (T - now)``;
 - write off: ``w``.
 
+If a believed deadline ``T`` comes before an owner's place in Belarus's queue, retrieving
+carries the same risk: ``(1 - p) (cost above) + p (w + (c - k) (T - now))``.
+
 The owner takes the cheapest. Retrievals queue at Belarus's processing (``processing_per_day``
 = P): the owners most willing to retrieve (highest tolerable wait ``q*``) ask first; the k-th
 to ask (k = 1, 2, ...) behind a backlog of ``q0`` days is processed ``q0 + k / P`` days from
@@ -74,7 +77,8 @@ def decide(
     horizon = np.maximum(expected_days, 0.0)
     wait = horizon * ((paid * (1.0 - terms.expected_discount)) * f + net_daily)
     wait += retrieval_cost + paid * (1.0 - terms.expected_discount) * terms.fee_owed
-    if terms.credibility > 0 and np.isfinite(terms.deadline):
+    believed = terms.credibility > 0 and np.isfinite(terms.deadline)
+    if believed:
         until_deadline = max(0.0, terms.deadline - terms.now)
         at_risk = terms.now + horizon > terms.deadline
         lose = worth + net_daily * until_deadline
@@ -91,6 +95,22 @@ def decide(
             tolerable = np.where(
                 positive, (alternative - a) / b, np.where(a <= alternative, np.inf, -np.inf)
             )
+    if believed:
+        # A place in Belarus's queue after a deadline the owner believes is worth less: with
+        # probability p the truck is confiscated first. Beyond the deadline retrieving costs
+        # (1 - p)(a + b q) + p * lose, tolerable up to ``late``; before it, up to ``tolerable``.
+        p = terms.credibility
+        with np.errstate(divide="ignore", invalid="ignore"):
+            late = (
+                (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
+                if p < 1.0
+                else np.full(tolerable.size, -np.inf)
+            )
+        tolerable = np.where(
+            tolerable > until_deadline,
+            np.maximum(until_deadline, np.minimum(tolerable, late)),
+            tolerable,
+        )
     # Only owners who would wait at least for the first place in the queue are ranked.
     first = terms.backlog_days + 1.0 / terms.processing_per_day
     keen = np.flatnonzero(tolerable >= first)

@@ -259,14 +259,9 @@ class Detention:
             wait["expected"] + (self.pessimism * waited + self.belief_shift),
             max(0.0, self.belief_cap_day - now),
         )
-        # Replacement: against the days each owner expects to be without the truck.
         replaced = wait["replaced"]
-        swap = ~replaced & replaces(wait["idle"], wait["substitute"], wait["swap_cost"], expected)
-        if swap.any():
-            replaced |= swap
-            fleet.replaced_at[ids[swap]] = now
         daily = np.where(replaced, wait["substitute"], wait["idle"])
-        per_day, share = self.compensations.terms_for(now, wait["group"])
+        per_day, share = self.compensations.terms_for(now, wait["group"], fleet)
         terms = Terms(
             now=now,
             fee_owed=self.fee_owed(now),
@@ -286,24 +281,25 @@ class Detention:
             compensation_per_day=per_day,
             fee_refund_share=share,
         )
-        if choice.write_off.size == 0 and choice.retrieve.size == 0:
-            return
         if choice.write_off.size:
             self._lose(ids[choice.write_off], now, ABANDONED)
+        # Then replacement, against the days each owner now expects to be without the truck:
+        # its place in Belarus's queue for an owner who asked, the release for one who waits.
+        without = expected.copy()
         if choice.retrieve.size:
-            chosen = choice.retrieve
-            at = self._request(ids[chosen], now)
-            # An owner joining the queue replaces the truck if the wait for it pays for that.
-            late = ~replaced[chosen] & replaces(
-                wait["idle"][chosen],
-                wait["substitute"][chosen],
-                wait["swap_cost"][chosen],
-                at - now,
-            )
-            if late.any():
-                fleet.replaced_at[ids[chosen[late]]] = now
+            at = self._request(ids[choice.retrieve], now)
+            without[choice.retrieve] = at - now
         keep = np.ones(ids.size, dtype=bool)
         keep[choice.write_off] = False
+        swap = keep & ~replaced
+        swap[swap] = replaces(
+            wait["idle"][swap], wait["substitute"][swap], wait["swap_cost"][swap], without[swap]
+        )
+        if swap.any():
+            replaced |= swap
+            fleet.replaced_at[ids[swap]] = now
+        if choice.write_off.size == 0 and choice.retrieve.size == 0:
+            return
         keep[choice.retrieve] = False
         self._waiting = {name: column[keep] for name, column in wait.items()}
 
@@ -395,7 +391,7 @@ class Detention:
         fleet = self.fleet
         held = np.flatnonzero(fleet.status == HELD)
         due = self.release_fee(now)
-        _, share = self.compensations.terms_for(now, fleet.group[held])
+        _, share = self.compensations.terms_for(now, fleet.group[held], fleet)
         pays = (1.0 - share) * due + fleet.retrieval_cost_draw_eur[held] <= fleet.worth_eur[held]
         payers = held[pays]
         pickup = np.asarray(
