@@ -109,3 +109,16 @@ def test_the_command_exits_2_and_runs_nothing(tmp_path: Path, cli) -> None:
     assert status == 2
     assert f"{path}:4:" in err and "policies.0.checkpoint: 'nowhere' is not one of" in err
     assert not out.exists()
+
+
+def test_a_condition_that_could_never_hold_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "policies:\n"
+        "  - name: never\n"
+        "    when: {metric: trucks_on_lots, above: 500, below: 100}\n"  # line 5
+        "    action: ask_us\n",
+    )
+    [(line, key, message)] = problems(path)
+    assert (line, key) == (5, "policies.0.when")
+    assert "could never hold" in message

@@ -552,6 +552,11 @@ class Condition(Section):
     def _bound_given(self) -> Condition:
         if self.above is None and self.below is None:
             raise ValueError("give `above` or `below`")
+        if self.above is not None and self.below is not None and self.above >= self.below:
+            raise ValueError(
+                f"above {self.above:g} and below {self.below:g}: no value is both, the "
+                "condition could never hold"
+            )
         return self
 
 
