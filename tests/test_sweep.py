@@ -254,7 +254,7 @@ def test_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         (
             "  hold.probabilty: {low: 0.5, high: 1.0}",
             "sweep.yaml:10:3: parameters.hold.probabilty: 'hold.probabilty' is not a key of the "
-            "base scenario base.yaml",
+            "base scenario base.yaml; did you mean 'hold.probability'?",
         ),
         (
             "  hold.probability: {low: 0.5, high: 1.5}",

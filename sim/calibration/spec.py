@@ -25,7 +25,7 @@ from sim.limits import MAX_NAME_LENGTH, MAX_SEED
 from sim.scenario import Document, load_document, set_value, validate
 from sim.scenario.base import NAME_PATTERN, WholeNumber
 from sim.scenario.distributions import Dist, Distribution
-from sim.sweeps.spec import load_base, resolved_has
+from sim.sweeps.spec import key_path_hint, load_base, resolved_has
 
 #: Most particles per population, and populations, a calibration may ask for.
 MAX_PARTICLES = 100_000
@@ -128,17 +128,6 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     return loaded
 
 
-def _key_paths(data: Any, prefix: str = "") -> list[str]:
-    if isinstance(data, dict):
-        out = []
-        for key, value in data.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            out.append(path)
-            out.extend(_key_paths(value, path))
-        return out
-    return []
-
-
 def _did_you_mean(name: str, names: list[str]) -> str:
     close = difflib.get_close_matches(name, names, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -161,7 +150,7 @@ def check_calibration(loaded: LoadedCalibration) -> None:
             )
             continue
         if not resolved_has(resolved, key.split(".")):
-            hint = _did_you_mean(key, _key_paths(resolved))
+            hint = key_path_hint(key, resolved)
             problems.append(
                 document.problem(
                     where,

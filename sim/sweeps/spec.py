@@ -12,6 +12,7 @@ long run rather than in its middle. The size of the design and the number of run
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -265,6 +266,24 @@ def resolved_has(data: Any, parts: list[str]) -> bool:
     return True
 
 
+def key_paths(data: Any, prefix: str = "") -> list[str]:
+    """Every key path of a resolved scenario's mappings (``detention.storage_fee_eur_per_day``)."""
+    if isinstance(data, dict):
+        out = []
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.append(path)
+            out.extend(key_paths(value, path))
+        return out
+    return []
+
+
+def key_path_hint(key: str, resolved: Any) -> str:
+    """``; did you mean '...'?`` for a key path close to one of the scenario's, else ``''``."""
+    close = difflib.get_close_matches(key, key_paths(resolved), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def check_parameters(loaded: LoadedSweep) -> None:
     """Every varied key exists in the base scenario, and every value it may take is valid."""
     spec = loaded.spec
@@ -275,7 +294,10 @@ def check_parameters(loaded: LoadedSweep) -> None:
         if not resolved_has(resolved, key.split(".")):
             problems.append(
                 loaded.document.problem(
-                    where, f"'{key}' is not a key of the base scenario {spec.base}", value=False
+                    where,
+                    f"'{key}' is not a key of the base scenario {spec.base}"
+                    f"{key_path_hint(key, resolved)}",
+                    value=False,
                 )
             )
             continue
