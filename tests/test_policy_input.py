@@ -122,3 +122,11 @@ def test_a_condition_that_could_never_hold_is_refused(tmp_path: Path) -> None:
     [(line, key, message)] = problems(path)
     assert (line, key) == (5, "policies.0.when")
     assert "could never hold" in message
+
+
+def test_a_key_of_the_first_version_says_what_replaced_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "us:\n  trucks_probability: 0.3\n")  # line 4
+    [(line, key, message)] = problems(path)
+    assert (line, key) == (4, "us.trucks_probability")
+    assert message.startswith("unknown key 'trucks_probability': removed in the model's second")
+    assert "us.trucks_offer_eur" in message and "did you mean" not in message

@@ -56,8 +56,15 @@ def _problem(doc: Document, model_cls: type[BaseModel], error: SchemaError) -> P
         allowed = allowed_keys(model_cls, error.loc, doc.data)
         shown = unknown if len(unknown) <= _KEY_SHOWN else unknown[: _KEY_SHOWN - 3] + "..."
         message = f"unknown key '{shown}'"
-        hint = _hint(unknown, [n for n in allowed if n not in present])
-        if hint:
+        # A schema may say what became of keys it no longer has (``REMOVED_KEYS``: dotted key
+        # path, list indices left out -> what to use instead).
+        removed = getattr(model_cls, "REMOVED_KEYS", {}).get(
+            ".".join(str(part) for part in key_path if not isinstance(part, int))
+        )
+        hint = "" if removed else _hint(unknown, [n for n in allowed if n not in present])
+        if removed:
+            message += f": {removed}"
+        elif hint:
             message += hint
         elif allowed and len(allowed) <= 12:
             message += "; allowed keys here: " + ", ".join(allowed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -633,6 +633,24 @@ Policy = Annotated[
 
 class Scenario(ScenarioBase):
     """A whole scenario of the border-standoff model."""
+
+    #: Keys of the model's first version, and what replaced them (shown when a file uses one).
+    REMOVED_KEYS: ClassVar[dict[str, str]] = {
+        "hold.requires_border_closed": "removed in the model's second version; the hold after "
+        "a reopening is now uncertain: hold.after_reopening_probability",
+        "retrieval.decision_delay_days": "removed in the model's second version; owners now "
+        "decide (owners.*) and Belarus processes retrievals (belarus.processing_per_day)",
+        "government.success_probability": "removed in the model's second version; an attempt "
+        "now offers government.offer_eur, weighed by Minsk (belarus.*)",
+        "carriers.success_probability": "removed in the model's second version; the talks now "
+        "offer carriers.offer_eur, weighed by Minsk (belarus.*)",
+        "carriers.us_truck_boost": "removed in the model's second version; open talks now add "
+        "carriers.us_offer_eur to a US deal's offer",
+        "us.trucks_probability": "removed in the model's second version; a deal now offers "
+        "us.trucks_offer_eur for the trucks, weighed by Minsk (belarus.*)",
+        "us.lithuania_request_boost": "removed in the model's second version; Lithuania's "
+        "request now adds us.lithuania_request_offer_eur to a deal's offer",
+    }
 
     model: Literal["standoff"] = Field(
         "standoff", description="The built-in border-standoff model."
