@@ -661,13 +661,18 @@ class NaiveReplication:
         for tolerance, wait, truck in applications:
             reply = truck.reply
             assert reply is not None
-            place = max(0.0, self.office_free_at - now)
+            place = max(0.0, self.office_free_at - now) + per_truck  # when it would be processed
             if tolerance >= place and self.unresolved():
                 truck.queued = True
                 self.office_free_at = max(now, self.office_free_at) + per_truck
                 self.office.put(truck)
                 self.backlog += 1
                 self.backlog_peak = max(self.backlog_peak, self.backlog)
+                # Joining the queue, the owner replaces the truck if the wait pays for that.
+                if truck.replaced_at == INF and (
+                    truck.idle_rate - truck.replacement_rate
+                ) * place > truck.replacement_cost:
+                    truck.replaced_at = now
                 reply.succeed("queued")
             else:
                 reply.succeed("write_off" if truck.worth < wait else "wait")
@@ -699,11 +704,11 @@ class NaiveReplication:
         return min(future) if future else INF
 
     def consider_replacement(self, truck: Truck, expected: float) -> None:
-        """Replace the truck when the saving over the time without it pays for a substitute."""
+        """An owner still waiting (not in the processing queue) replaces the truck when the
+        saving over the time they expect to be without it pays for a substitute."""
         if truck.replaced_at < INF:
             return
-        without = self.review_backlog if truck.queued else expected
-        saving = (truck.idle_rate - truck.replacement_rate) * max(without, 0.0)
+        saving = (truck.idle_rate - truck.replacement_rate) * max(expected, 0.0)
         if saving > truck.replacement_cost:
             truck.replaced_at = self.env.now
 
@@ -734,7 +739,8 @@ class NaiveReplication:
             tolerance = (alternative - a) / b
         else:
             tolerance = INF if a <= alternative else -INF
-        if tolerance >= self.review_backlog or w < wait:
+        first = self.review_backlog + 1.0 / self.world(self.sc.belarus.processing_per_day)
+        if tolerance >= first or w < wait:
             return tolerance, wait
         return None
 
@@ -757,10 +763,10 @@ class NaiveReplication:
             if kind == CONFISCATE:
                 self.lose(truck, CONFISCATED)
                 return
-            expected = self.expected_days(truck, env.now)
-            self.consider_replacement(truck, expected)
             if truck.queued:
                 continue
+            expected = self.expected_days(truck, env.now)
+            self.consider_replacement(truck, expected)
             choice = self.owner_choice(truck, expected)
             if choice is None:
                 continue
@@ -1073,8 +1079,7 @@ class NaiveReplication:
             rng = self.streams[f"naive.policy/{policy.name}"]
             enforced = rng.random() < self.world(policy.probability)
             deadline = now + policy.days
-            if self.hold_day is not None:
-                self.announce_deadline(deadline)
+            self.announce_deadline(deadline)  # owners hear of it now, or at the hold
             self.env.process(self.deadline_policy(deadline, enforced))
         elif policy.action == "eu_countermeasures":
             self.countermeasures += self.world(policy.eur_per_day)
