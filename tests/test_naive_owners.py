@@ -65,10 +65,10 @@ def one_decision_point(
     replaced = np.array([t.replaced_at < np.inf for t in trucks])  # before this decision point
     expected = [run.expected_days(t, NOW) for t in trucks]
     for truck, days in zip(trucks, expected, strict=True):
-        choice = run.owner_choice(truck, days)
-        if choice is not None:
+        applies = run.owner_choice(truck, days)
+        if applies is not None:
             truck.reply = run.env.event()
-            run.applications.append((choice[0], choice[1], truck))
+            run.applications.append((applies[0], applies[1], truck))
     run.env.process(run.take_applications())
     run.env.run(until=NOW + 1e-9)
     index = {id(t): i for i, t in enumerate(trucks)}
@@ -133,8 +133,8 @@ def one_decision_point(
 def test_naive_owners_queue_and_write_off_as_the_engine_rule(
     seed: int, backlog: float, deadline: float | None, per_day: float, share: float
 ) -> None:
-    naive_queue, naive_off, naive_swap, engine_queue, engine_off, engine_swap = (
-        one_decision_point(seed, backlog, deadline, per_day, share)
+    naive_queue, naive_off, naive_swap, engine_queue, engine_off, engine_swap = one_decision_point(
+        seed, backlog, deadline, per_day, share
     )
     assert naive_queue == engine_queue
     assert naive_off == engine_off
