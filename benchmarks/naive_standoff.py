@@ -3,9 +3,9 @@
 This is what a competent SimPy user writes first for the model of ``sim.model.standoff`` (model
 v2), with the same parameters, scopes and decision rules as the engine, so that
 ``benchmarks/speed.py`` can time both and check that their outcomes agree in distribution. It
-is not a straw man: every truck is one ``env.process`` that waits on events (never polls), the
-checkpoints are plain ``simpy.PriorityResource`` objects and Belarus's processing office is a
-``simpy.Store`` served at its rate.
+is not a straw man: every truck is one ``env.process`` that waits on events (never polls), a
+checkpoint's lanes and Belarus's processing office are plain ``simpy.Store`` objects, and the
+background traffic costs a few events per change of its rates.
 
 - **Trips.** Every truck in Belarus is a process. On day 0 ``trucks_in_belarus`` trucks are
   inside, each on an exponential stay of mean ``stay_days``; while the border is open and no
@@ -53,10 +53,12 @@ checkpoints are plain ``simpy.PriorityResource`` objects and Belarus's processin
   takes the applications of a decision point most tolerant first, each while its tolerable
   wait covers its place in the queue (the k-th to join, k = 1, 2, ..., is processed ``k / P``
   days after the backlog), and answers each owner; an owner joining the queue replaces the
-  truck if the saving until its own processing pays for a substitute. Accepted trucks go into the office's ``Store``; the office
-  process serves it at ``processing_per_day`` and interrupts the owner's process when its truck
-  is processed (the fee is paid, a driver fetches it). The general release and the
-  confiscation are decision points of their own kind.
+  truck if the saving until its own processing pays for a substitute. Accepted trucks go
+  into the office's ``Store``; the office process serves it at ``processing_per_day`` and
+  interrupts the owner's process when its truck is processed (the fee is paid, a driver
+  fetches it). The general release and the confiscation are decision points of their own
+  kind.
+- **Outcomes** are the engine's (``OUTCOMES`` in ``model.py``), daily series aside.
 - **Minsk** weighs every offer (government attempts, the carriers' talks with their retries,
   US deals raised by Lithuania's request and open talks) against its reservation price.
 - **Policies** (every action of the schema) are processes with the engine's triggers.
