@@ -484,6 +484,16 @@ class Checkpoint:
         return max(days.values(), default=0)
 
 
+def _divide(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator as numpy divides floats: +-inf for a zero denominator, None
+    for 0 / 0 (numpy's nan, which no comparison accepts: that owner never queues)."""
+    if denominator != 0:
+        return numerator / denominator
+    if numerator == 0:
+        return None
+    return math.copysign(INF, numerator) * math.copysign(1.0, denominator)
+
+
 class NaiveReplication:
     """One replication of the per-truck SimPy model."""
 
@@ -530,6 +540,8 @@ class NaiveReplication:
         self.retrieved = 0
         self.fees = FeeSchedule(self.world(sc.detention.storage_fee_eur_per_day))
         self.schemes: list[Scheme] = []
+        self._spent_key: tuple[int, float] | None = None
+        self._spent = 0.0
         self.pending_compensation: Compensation | None = None
         self.belief_shift = 0.0
         self.belief_cap_day = INF
@@ -868,13 +880,24 @@ class NaiveReplication:
         )
 
     def compensation_terms(self, day: float, group: int) -> tuple[float, float]:
-        """(per day, fee share refunded) an owner of ``group`` counts on at ``day``."""
+        """(per day, fee share refunded) an owner of ``group`` counts on at ``day``: nothing
+        once the scheme's budget is spent (owners learn it at their next decision point)."""
         for scheme in reversed(self.schemes):
             if scheme.start <= day < scheme.end:
                 if scheme.enters_decisions and scheme.covers(group):
+                    if scheme.budget < INF and self.spent(scheme, day) >= scheme.budget:
+                        return 0.0, 0.0
                     return scheme.per_day, scheme.fee_share
                 return 0.0, 0.0
         return 0.0, 0.0
+
+    def spent(self, scheme: Scheme, day: float) -> float:
+        """What ``scheme`` has paid by ``day`` (worked out once per scheme and day)."""
+        key = (id(scheme), day)
+        if self._spent_key != key:
+            self._spent_key = key
+            self._spent = scheme.paid_until(self.trucks, day)
+        return self._spent
 
     def compensation_until(self, day: float) -> float:
         return sum(s.paid_until(self.trucks, day) for s in self.schemes)
@@ -974,8 +997,10 @@ class NaiveReplication:
         wait = (1.0 - share) * (1.0 - discount) * (owed + rate * days) + r + net * days
         deadline = self.believed_deadline(now)
         credibility = self.world(owners.deadline_credibility)
-        if credibility > 0 and deadline < INF and now + days > deadline:
-            lose = w + net * max(0.0, deadline - now)
+        believed = credibility > 0 and deadline < INF
+        until_deadline = max(0.0, deadline - now)
+        lose = w + net * until_deadline
+        if believed and now + days > deadline:
             wait = (1.0 - credibility) * wait + credibility * lose
         alternative = min(wait, w)
         a = (1.0 - share) * owed + r
@@ -984,6 +1009,17 @@ class NaiveReplication:
             tolerance = (alternative - a) / b
         else:
             tolerance = INF if a <= alternative else -INF
+        if believed and tolerance > until_deadline:
+            # A place in the queue after the deadline: the truck may be confiscated first, so
+            # retrieving then costs (1 - p)(a + b q) + p lose, tolerable up to ``late``.
+            if credibility >= 1.0:
+                tolerance = until_deadline
+            else:
+                late = _divide(
+                    alternative - credibility * lose - (1.0 - credibility) * a,
+                    (1.0 - credibility) * b,
+                )
+                tolerance = -INF if late is None else max(until_deadline, min(tolerance, late))
         first = self.review_backlog + 1.0 / self.world(self.sc.belarus.processing_per_day)
         if tolerance >= first or w < wait:
             return tolerance, wait
@@ -1011,13 +1047,16 @@ class NaiveReplication:
             if truck.queued:
                 continue
             expected = self.expected_days(truck, env.now)
-            self.consider_replacement(truck, expected)
             choice = self.owner_choice(truck, expected)
             if choice is None:
+                # Having decided to wait, the owner considers a substitute until the release.
+                self.consider_replacement(truck, expected)
                 continue
             truck.reply = env.event()
             self.applications.append((choice[0], choice[1], truck))
             answer = yield truck.reply
+            if answer == "wait":
+                self.consider_replacement(truck, expected)
             # A release or confiscation at this same instant went by while it waited.
             if self.release_day is not None and truck.status == HELD:
                 yield from self.released(truck)
@@ -1297,6 +1336,8 @@ class NaiveReplication:
             while not self.holds(condition, self.metric(condition.metric)):
                 if env.now + 1.0 >= self.horizon:
                     return
+                if self.hold_day is not None and not self.unresolved():
+                    return  # the hold is over: the condition can no longer fire
                 yield env.timeout(1.0)
         self.act(policy)
 
