@@ -46,14 +46,16 @@ background traffic costs a few events per change of its rates.
   for the background). A ``confiscation_deadline`` policy taken before the hold reaches owners
   at the hold.
 - **Owners.** Each held truck's process is its owner. Every decision point (the hold, news,
-  the periodic review) is one SimPy event all owners wait on; each owner, woken, considers
-  replacing the truck (if not yet in Belarus's processing queue) and prices retrieving, waiting
-  and writing off with the rule of ``sim.model.standoff.owners`` (written out again below for
-  one owner). Owners who would retrieve or write off apply to Belarus's office; the office
-  takes the applications of a decision point most tolerant first, each while its tolerable
-  wait covers its place in the queue (the k-th to join, k = 1, 2, ..., is processed ``k / P``
-  days after the backlog), and answers each owner; an owner joining the queue replaces the
-  truck if the saving until its own processing pays for a substitute. Accepted trucks go
+  the periodic review) is one SimPy event all owners wait on; each owner not yet in Belarus's
+  processing queue, woken, prices retrieving, waiting and writing off with the rule of
+  ``sim.model.standoff.owners`` (written out again below for one owner; a place in the queue
+  after a deadline the owner believes carries the risk of confiscation; a compensation scheme
+  whose budget is spent counts for nothing). Owners who would retrieve or write off apply to
+  Belarus's office; the office takes the applications of a decision point most tolerant
+  first, each while its tolerable wait covers its place in the queue (the k-th to join, k = 1,
+  2, ..., is processed ``k / P`` days after the backlog), and answers each owner. Having
+  decided, an owner who keeps the truck replaces it if the saving until its own processing
+  (queued) or the release it expects (waiting) pays for a substitute. Accepted trucks go
   into the office's ``Store``; the office process serves it at ``processing_per_day`` and
   interrupts the owner's process when its truck is processed (the fee is paid, a driver
   fetches it). The general release and the confiscation are decision points of their own
