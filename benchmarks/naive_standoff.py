@@ -3,9 +3,9 @@
 This is what a competent SimPy user writes first for the model of ``sim.model.standoff`` (model
 v2), with the same parameters, scopes and decision rules as the engine, so that
 ``benchmarks/speed.py`` can time both and check that their outcomes agree in distribution. It
-is not a straw man: every truck is one ``env.process`` that waits on events (never polls), the
-checkpoints are plain ``simpy.PriorityResource`` objects and Belarus's processing office is a
-``simpy.Store`` served at its rate.
+is not a straw man: every truck is one ``env.process`` that waits on events (never polls), a
+checkpoint's lanes and Belarus's processing office are plain ``simpy.Store`` objects, and the
+background traffic costs a few events per change of its rates.
 
 - **Trips.** Every truck in Belarus is a process. On day 0 ``trucks_in_belarus`` trucks are
   inside, each on an exponential stay of mean ``stay_days``; while the border is open and no
@@ -14,27 +14,53 @@ checkpoints are plain ``simpy.PriorityResource`` objects and Belarus's processin
   through the checkpoints either). A closure interrupts every truck inside: it is stranded, and
   (while no hold is ordered) heads home with probability ``evacuation.share``; a reopening
   interrupts the stranded ones again with a new stay.
-- **Checkpoints.** A ``PriorityResource`` with one slot per lane (its capacity is the most lanes
-  it can ever have). Trucks request a lane with priority 1 and hold it for their service time.
-  Closures, policy windows and ``checkpoint`` policies cut lanes through a lane blocker: to
-  close ``n`` lanes it issues ``n`` requests with priority 0, which take lanes ahead of every
-  queued truck as soon as they free up; service in progress is never pre-empted. (Background
-  traffic would be one more kind of request here.)
+- **Checkpoints.** Each checkpoint's open lanes are objects in a ``simpy.Store``: a truck's
+  process takes a free lane (FIFO among trucks), holds it for its service time and puts it
+  back. Capacity is exact as in the engine: ``x`` lanes' worth (lanes times the policy
+  fraction, a ``checkpoint`` action's overriding the schedule windows, times the closure
+  fraction while closed) opens ``ceil(x)`` lanes and stretches services starting meanwhile by
+  ``ceil(x) / x``. Closing lanes are those that free up last: a free one leaves the store, a
+  busy one closes when its truck is through (service is never pre-empted); new lanes are free
+  at once. A truck picks a checkpoint with probability proportional to its capacity when it
+  sets off.
+- **Background traffic** is the engine's deterministic FIFO fluid, computed naively: each
+  checkpoint keeps a list of segments (one per change of the background's arrival rate or of
+  the capacity, with the background arrived and queueing at its start; both linear in
+  between). A truck reaching the checkpoint notes the background arrived before it and waits in
+  its own process until that much has been served (a timeout from the current segment's rates,
+  re-armed whenever they change), then asks for a lane; a service starting while no background
+  queues is stretched by ``1 / (1 - rho)``, ``rho`` = arrival rate / capacity, capped at 0.95.
+  Why a fluid, not vehicles: background vehicles one by one as SimPy processes (~200 a day
+  over a year, ~70,000 a replication) would model a different, stochastic queue (random
+  queueing at rho ~0.7, where the engine's fluid has none), so the agreement checks would
+  compare two models; stepping the fluid in small time steps would only approximate it and
+  cost the yardstick thousands of events a replication, flattering the engine's ratio. The
+  fluid in closed form between changes costs a few events per change, so the yardstick stays
+  fair. The reopening read-outs (queue, waits) are computed from the same segments and each
+  truck's queue record, in plain Python loops.
 - **Incidents** are a Poisson process (exponential gaps, restarted at each change of rate);
   each incident checks the closure rule (k incidents within w days).
 - **The hold order** (after a closure, with its probability and delay; if the border has
   reopened by then, only with ``after_reopening_probability``) interrupts every truck inside
-  and every truck heading home that has not started service (it leaves the queue).
+  and every truck heading home that has not started service (it leaves the queue, or the wait
+  for the background). A ``confiscation_deadline`` policy taken before the hold reaches owners
+  at the hold.
 - **Owners.** Each held truck's process is its owner. Every decision point (the hold, news,
-  the periodic review) is one SimPy event all owners wait on; each owner, woken, considers
-  replacing the truck and prices retrieving, waiting and writing off with the rule of
-  ``sim.model.standoff.owners`` (written out again below for one owner). Owners who would
-  retrieve or write off apply to Belarus's office; the office takes the applications of a
-  decision point most tolerant first, each while its tolerable wait covers its place in the
-  queue, and answers each owner. Accepted trucks go into the office's ``Store``; the office
-  process serves it at ``processing_per_day`` and interrupts the owner's process when its truck
-  is processed (the fee is paid, a driver fetches it). The general release and the
-  confiscation are decision points of their own kind.
+  the periodic review) is one SimPy event all owners wait on; each owner not yet in Belarus's
+  processing queue, woken, prices retrieving, waiting and writing off with the rule of
+  ``sim.model.standoff.owners`` (written out again below for one owner; a place in the queue
+  after a deadline the owner believes carries the risk of confiscation; a compensation scheme
+  whose budget is spent counts for nothing). Owners who would retrieve or write off apply to
+  Belarus's office; the office takes the applications of a decision point most tolerant
+  first, each while its tolerable wait covers its place in the queue (the k-th to join, k = 1,
+  2, ..., is processed ``k / P`` days after the backlog), and answers each owner. Having
+  decided, an owner who keeps the truck replaces it if the saving until its own processing
+  (queued) or the release it expects (waiting) pays for a substitute. Accepted trucks go
+  into the office's ``Store``; the office process serves it at ``processing_per_day`` and
+  interrupts the owner's process when its truck is processed (the fee is paid, a driver
+  fetches it). The general release and the confiscation are decision points of their own
+  kind.
+- **Outcomes** are the engine's (``OUTCOMES`` in ``model.py``), daily series aside.
 - **Minsk** weighs every offer (government attempts, the carriers' talks with their retries,
   US deals raised by Lithuania's request and open talks) against its reservation price.
 - **Policies** (every action of the schema) are processes with the engine's triggers.
@@ -51,7 +77,7 @@ import itertools
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -81,8 +107,9 @@ EXIT_EVACUATED = 1
 EXIT_RETRIEVED = 2
 EXIT_RELEASED = 3
 
-TRUCK_PRIORITY = 1
-BLOCKER_PRIORITY = 0  # lane blockers go ahead of every queued truck
+LANE_TOLERANCE = 1e-9  # lanes' worth below which a capacity counts as whole (as the engine)
+MAX_BACKGROUND_SHARE = 0.95  # cap on the background's share of an unqueued checkpoint
+REOPENING_WINDOW_DAYS = 30.0  # the reopening read-outs look this long after the first reopening
 
 # What a decision point is.
 REVIEW = "review"
@@ -227,50 +254,246 @@ class Scheme:
         return min(total, self.budget)
 
 
+class Lane:
+    """One lane of a checkpoint: when it is (or was last) free, and whether it closes once its
+    current truck is through."""
+
+    __slots__ = ("free_at", "closing")
+
+    def __init__(self, free_at: float) -> None:
+        self.free_at = free_at
+        self.closing = False
+
+
 class Checkpoint:
-    """A crossing: a PriorityResource with one slot per lane, and a lane blocker."""
+    """A crossing: its open lanes (the free ones in a ``simpy.Store``), the background traffic
+    as a fluid, and a record of every standoff truck that reached it.
+
+    The background fluid is one segment per change of its arrival rate or of the capacity:
+    each segment's start, the background arrived (``A``) and queueing (``B``) there, the
+    arrival rate and the capacity (vehicles/day); ``A`` and ``B`` are linear in between.
+    """
 
     def __init__(
-        self, env: simpy.Environment, name: str, spec: CheckpointSpec, fractions: list[float]
+        self, env: simpy.Environment, name: str, spec: CheckpointSpec, background: float
     ) -> None:
+        self.env = env
         self.name = name
         self.spec = spec
-        most = max(
-            [spec.lanes]
-            + [_lanes(spec.lanes, w.capacity_fraction) for w in spec.schedule]
-            + [_lanes(spec.lanes, f) for f in fractions]
+        self.mean_service = float(spec.service_days.mean())
+        self.background = background  # vehicles/day while the border is open
+        self.capacity = float(spec.lanes)  # lanes' worth, exact
+        self.stretch = 1.0  # open lanes / lanes' worth
+        self.free_lanes = simpy.Store(env)
+        self.lanes: list[Lane] = []  # every open lane, free or busy
+        for _ in range(spec.lanes):
+            self.open_lane(0.0)
+        rate = (
+            background if spec.lanes > 0 else background * spec.background_queue_share_when_closed
         )
-        self.capacity = max(1, most)
-        self.resource = simpy.PriorityResource(env, capacity=self.capacity)
-        self.blockers: list[simpy.resources.resource.PriorityRequest] = []
-        self.override: float | None = None  # a `checkpoint` policy's share of the lanes
-        self.open_lanes = spec.lanes
-        self.waiting = 0
-        self.peak_waiting = 0
-        self.set_open_lanes(spec.lanes)
+        # Fluid segments: (start, arrived, backlog, arrival rate, capacity per day).
+        self.segments: list[tuple[float, float, float, float, float]] = [
+            (0.0, 0.0, 0.0, rate, self.capacity / self.mean_service)
+        ]
+        self.changed = env.event()  # fires when the fluid's rates change
+        self.override: float | None = None  # a `checkpoint` policy's capacity fraction
+        # Standoff trucks that reached the queue: when, and when they left it (lane or hold).
+        self.arrived: list[float] = []
+        self.left: list[float] = []
+        self.through: list[float] = []  # when each truck served here is through
 
-    def set_open_lanes(self, lanes: int) -> None:
-        """Block ``capacity - lanes`` lanes: new blockers queue ahead of trucks and take the
-        first lanes to free up; lanes given back are first those a blocker still waits for,
-        then those it holds."""
-        self.open_lanes = lanes
-        blocked = self.capacity - lanes
-        while len(self.blockers) < blocked:
-            self.blockers.append(self.resource.request(priority=BLOCKER_PRIORITY))
-        while len(self.blockers) > blocked:
-            pending = [r for r in self.blockers if not r.triggered]
-            request = pending[-1] if pending else self.blockers[-1]
-            self.blockers.remove(request)
-            if request.triggered:
-                self.resource.release(request)
-            else:
-                request.cancel()
+    def open_lane(self, now: float) -> None:
+        lane = Lane(now)
+        self.lanes.append(lane)
+        self.free_lanes.put(lane)
+
+    def set_capacity(self, now: float, capacity: float, rate: float) -> None:
+        """From ``now``: ``capacity`` lanes' worth (ceil(capacity) lanes, services stretched by
+        ceil(capacity) / capacity) and background arriving at ``rate`` vehicles/day. Closing
+        lanes are those that free up last; a busy one closes when its truck is through."""
+        lanes = 0 if capacity <= LANE_TOLERANCE else max(1, math.ceil(capacity - LANE_TOLERANCE))
+        if lanes < len(self.lanes):
+            self.lanes.sort(key=lambda lane: lane.free_at)
+            for lane in self.lanes[lanes:]:
+                if lane in self.free_lanes.items:
+                    self.free_lanes.items.remove(lane)
+                else:
+                    lane.closing = True
+            del self.lanes[lanes:]
+        while len(self.lanes) < lanes:
+            self.open_lane(now)
+        self.capacity = capacity if lanes else 0.0
+        self.stretch = lanes / capacity if lanes else 1.0
+        per_day = self.capacity / self.mean_service
+        start, arrived, backlog, old_rate, old_per_day = self.segments[-1]
+        if rate == old_rate and per_day == old_per_day:
+            return
+        self.segments.append(
+            (now, arrived + old_rate * (now - start), self.backlog_at(now), rate, per_day)
+        )
+        changed, self.changed = self.changed, self.env.event()
+        changed.succeed()
+
+    # -- the background fluid --------------------------------------------------------------------
+    def backlog_at(self, t: float) -> float:
+        """Background queueing at ``t`` (not before the current segment's start)."""
+        start, _, backlog, rate, per_day = self.segments[-1]
+        return max(0.0, backlog + (rate - per_day) * (t - start))
+
+    def arrived_at(self, t: float) -> float:
+        """Background arrived by ``t`` (not before the current segment's start)."""
+        start, arrived, _, rate, _ = self.segments[-1]
+        return arrived + rate * (t - start)
+
+    def ready_at(self, ahead: float) -> float:
+        """When the background served reaches ``ahead`` under the current rates (-inf if it
+        has, +inf if it never will)."""
+        start, arrived, backlog, _, per_day = self.segments[-1]
+        behind = ahead - (arrived - backlog)
+        if behind <= 0:
+            return -INF
+        return start + behind / per_day if per_day > 0 else INF
+
+    def service_factor(self, now: float) -> float:
+        """Stretch of a service starting at ``now``: the lanes' (partial capacity), and while
+        no background queues, 1 / (1 - rho) for the lanes' share the background uses."""
+        start, _, backlog, rate, per_day = self.segments[-1]
+        if rate <= 0 or per_day <= 0:
+            return self.stretch
+        clears = start + backlog / (per_day - rate) if rate < per_day else INF
+        if now < clears:
+            return self.stretch
+        return self.stretch / (1.0 - min(rate / per_day, MAX_BACKGROUND_SHARE))
+
+    # -- read-outs ---------------------------------------------------------------------------------
+    def fluid(self, t: float) -> tuple[float, float, float]:
+        """(background arrived, queueing, arrival rate) at ``t`` (the segment starting at ``t``
+        gives the rate)."""
+        segment = self.segments[0]
+        for s in self.segments:
+            if s[0] > t:
+                break
+            segment = s
+        start, arrived, backlog, rate, per_day = segment
+        return (
+            arrived + rate * (t - start),
+            max(0.0, backlog + (rate - per_day) * (t - start)),
+            rate,
+        )
+
+    def knots(self, until: float) -> list[float]:
+        """Times in [0, until] where the fluid's slopes change (and ``until``)."""
+        times = [until]
+        for start, _, backlog, rate, per_day in self.segments:
+            if start <= until:
+                times.append(start)
+                if rate < per_day and backlog > 0:
+                    clear = start + backlog / (per_day - rate)
+                    if clear <= until:
+                        times.append(clear)
+        return sorted(set(times))
+
+    def served_by(self, ahead: float, until: float) -> float:
+        """The last time in [0, until] with at most ``ahead`` background served (``until`` if
+        it is never more): when a vehicle with ``ahead`` before it gets its turn."""
+        times = self.knots(until)
+        served = []
+        for t in times:
+            arrived, backlog, _ = self.fluid(t)
+            served.append(arrived - backlog)
+        last = 0
+        for j, d in enumerate(served):
+            if d <= ahead:
+                last = j
+        if last == len(times) - 1:
+            return until
+        d0, d1 = served[last], served[last + 1]
+        t0, t1 = times[last], times[last + 1]
+        return t0 + (ahead - d0) * (t1 - t0) / (d1 - d0)
+
+    def reach(self, level: float, until: float) -> float | None:
+        """The first time in [0, until] the background arrived reaches ``level`` (None if it
+        does not)."""
+        times = self.knots(until)
+        previous_t, previous_a = times[0], self.fluid(times[0])[0]
+        for t in times[1:]:
+            a = self.fluid(t)[0]
+            if a >= level > previous_a:
+                return previous_t + (level - previous_a) * (t - previous_t) / (a - previous_a)
+            previous_t, previous_a = t, a
+        return None
+
+    def peak_queue(self) -> int:
+        """Most standoff trucks waiting at once (a truck served on arrival never counts)."""
+        steps = sorted([(t, -1) for t in self.left] + [(t, 1) for t in self.arrived])
+        count = peak = 0
+        for _, step in steps:
+            count += step
+            peak = max(peak, count)
+        return peak
+
+    def peak_vehicles(self, begin: float, end: float) -> float:
+        """Most vehicles (standoff trucks waiting and background queueing) within
+        [begin, end]: the count is a step function and the backlog linear between knots, so
+        the peak is just before or just after one of those times (what queued before the
+        window is read at its start)."""
+        arrived, left = sorted(self.arrived), sorted(self.left)
+        background = self.has_background()
+        peak = 0.0
+        for t in [begin, end, *self.arrived, *self.left, *self.knots(end)]:
+            if not begin <= t <= end:
+                continue
+            after = bisect.bisect_right(arrived, t) - bisect.bisect_right(left, t)
+            before = 0
+            if t > begin:
+                before = bisect.bisect_left(arrived, t) - bisect.bisect_left(left, t)
+            backlog = self.fluid(t)[1] if background else 0.0
+            peak = max(peak, max(after, before) + backlog)
+        return peak
+
+    def longest_wait(self, begin: float, end: float, horizon: float) -> float:
+        """Longest wait (days) of a vehicle arriving in [begin, end], censored at ``horizon``:
+        standoff trucks until they leave the queue, background vehicles until the background
+        before them is served."""
+        longest = 0.0
+        for a, e in zip(self.arrived, self.left, strict=True):
+            if begin <= a <= end:
+                longest = max(longest, min(e, horizon) - a)
+        if not self.has_background():
+            return longest
+        candidates = [begin, end] + self.knots(horizon)
+        for t in self.knots(horizon):
+            arrived, backlog, _ = self.fluid(t)
+            when = self.reach(arrived - backlog, horizon)
+            if when is not None:
+                candidates.append(when)
+        for t in candidates:
+            if begin <= t <= end:
+                arrived, _, rate = self.fluid(t)
+                if rate > 0:
+                    longest = max(longest, self.served_by(arrived, horizon) - t)
+        return longest
+
+    def has_background(self) -> bool:
+        return any(s[3] > 0 for s in self.segments)
+
+    def peak_daily_exits(self, horizon: float) -> int:
+        """Most standoff trucks through here in one calendar day within [0, horizon)."""
+        days: dict[int, int] = {}
+        for t in self.through:
+            if t < horizon:
+                days[int(t)] = days.get(int(t), 0) + 1
+        return max(days.values(), default=0)
 
 
-def _lanes(nominal: int, fraction: float | None) -> int:
-    """Lanes open for a share ``fraction`` of ``nominal`` lanes (at least one unless none)."""
-    share = nominal * (1.0 if fraction is None else fraction)
-    return 0 if share <= 0 else max(1, round(share))
+def _divide(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator as numpy divides floats: +-inf for a zero denominator, None
+    for 0 / 0 (numpy's nan, which no comparison accepts: that owner never queues)."""
+    if denominator != 0:
+        return numerator / denominator
+    if numerator == 0:
+        return None
+    return math.copysign(INF, numerator) * math.copysign(1.0, denominator)
 
 
 class NaiveReplication:
@@ -291,12 +514,9 @@ class NaiveReplication:
         self.group_cumulative = list(itertools.accumulate(g.share for g in self.groups))
         self.trucks: list[Truck] = []
 
-        fractions: dict[str, list[float]] = {name: [] for name in sc.checkpoints}
-        for policy in sc.policies:
-            if policy.action == "checkpoint" and policy.capacity_fraction is not None:
-                fractions[policy.checkpoint].append(policy.capacity_fraction)
         self.checkpoints = [
-            Checkpoint(env, name, spec, fractions[name]) for name, spec in sc.checkpoints.items()
+            Checkpoint(env, name, spec, max(0.0, self.world(spec.background_trucks_per_day)))
+            for name, spec in sc.checkpoints.items()
         ]
         self.closed = False
         self.closure_spans: list[tuple[float, float]] = []
@@ -322,6 +542,8 @@ class NaiveReplication:
         self.retrieved = 0
         self.fees = FeeSchedule(self.world(sc.detention.storage_fee_eur_per_day))
         self.schemes: list[Scheme] = []
+        self._spent_key: tuple[int, float] | None = None
+        self._spent = 0.0
         self.pending_compensation: Compensation | None = None
         self.belief_shift = 0.0
         self.belief_cap_day = INF
@@ -432,7 +654,10 @@ class NaiveReplication:
             truck.process.interrupt(cause)  # type: ignore[union-attr]
 
     # -- the border ------------------------------------------------------------------------------
-    def lanes_for(self, checkpoint: Checkpoint, now: float) -> int:
+    def capacity_for(self, checkpoint: Checkpoint, now: float) -> float:
+        """Lanes' worth open at ``checkpoint``: its lanes times the policy fraction (a
+        ``checkpoint`` action's, else a schedule window's, else 1) times the closure fraction
+        while the border is closed."""
         fraction = 1.0
         for window in checkpoint.spec.schedule:
             if window.from_day <= now < window.to_day:
@@ -441,17 +666,23 @@ class NaiveReplication:
             fraction = checkpoint.override
         if self.closed:
             fraction *= checkpoint.spec.closure_capacity_fraction
-        return _lanes(checkpoint.spec.lanes, fraction)
+        return max(0.0, checkpoint.spec.lanes * fraction)
 
     def refresh_capacity(self) -> None:
+        now = self.env.now
         for checkpoint in self.checkpoints:
-            checkpoint.set_open_lanes(self.lanes_for(checkpoint, self.env.now))
+            capacity = self.capacity_for(checkpoint, now)
+            rate = checkpoint.background
+            if self.closed or capacity <= 0:
+                rate *= checkpoint.spec.background_queue_share_when_closed
+            checkpoint.set_capacity(now, capacity, rate)
 
     def choose_checkpoint(self) -> Checkpoint:
-        """A checkpoint with probability proportional to its open lanes (nominal if none)."""
-        weights = [c.open_lanes for c in self.checkpoints]
+        """A checkpoint with probability proportional to its capacity (nominal lanes if
+        none)."""
+        weights = [c.capacity for c in self.checkpoints]
         if sum(weights) == 0:
-            weights = [c.spec.lanes for c in self.checkpoints]
+            weights = [float(c.spec.lanes) for c in self.checkpoints]
         u = self.rng_border.random() * sum(weights)
         for checkpoint, weight in zip(self.checkpoints, weights, strict=True):
             u -= weight
@@ -460,27 +691,54 @@ class NaiveReplication:
         return self.checkpoints[-1]
 
     def cross(self, truck: Truck, checkpoint: Checkpoint) -> Process:
-        """Queue for a lane (FIFO among trucks), cross, and get home."""
+        """Wait for the background that arrived before the truck, then for a lane (FIFO among
+        trucks), cross, and get home."""
+        env = self.env
         service = float(checkpoint.spec.service_days.sample(self.rng_border))
-        request = checkpoint.resource.request(priority=TRUCK_PRIORITY)
-        if not request.triggered:
-            checkpoint.waiting += 1
-            checkpoint.peak_waiting = max(checkpoint.peak_waiting, checkpoint.waiting)
-            try:
-                yield request
-            except simpy.Interrupt:
-                checkpoint.waiting -= 1
+        record = len(checkpoint.arrived)
+        checkpoint.arrived.append(env.now)
+        checkpoint.left.append(INF)
+        ahead = checkpoint.arrived_at(env.now)
+        request: simpy.resources.store.StoreGet | None = None
+        try:
+            while True:  # until the background ahead is served (rates may change meanwhile)
+                ready = checkpoint.ready_at(ahead)
+                if ready <= env.now:
+                    break
+                changed = checkpoint.changed
+                if ready == INF:
+                    yield changed
+                    continue
+                timer = env.timeout(ready - env.now)
+                fired = yield timer | changed
+                if timer in fired:
+                    break
+            request = checkpoint.free_lanes.get()
+            lane = yield request
+        except simpy.Interrupt:
+            checkpoint.left[record] = env.now
+            if request is not None:
                 if request.triggered:
-                    checkpoint.resource.release(request)
+                    self.free_lane(checkpoint, cast(Lane, request.value))
                 else:
                     request.cancel()
-                raise
-            checkpoint.waiting -= 1
+            raise
+        now = env.now
+        checkpoint.left[record] = now
         truck.started_service = True
         self.leaving.discard(truck)
-        yield self.env.timeout(service)
-        checkpoint.resource.release(request)
-        truck.idle_to = self.env.now
+        duration = service * checkpoint.service_factor(now)
+        lane.free_at = now + duration
+        checkpoint.through.append(now + duration)
+        yield env.timeout(duration)
+        self.free_lane(checkpoint, lane)
+        truck.idle_to = env.now
+
+    @staticmethod
+    def free_lane(checkpoint: Checkpoint, lane: Lane) -> None:
+        """A lane is free again (or closes, if it was closing)."""
+        if not lane.closing:
+            checkpoint.free_lanes.put(lane)
 
     def incidents(self) -> Process:
         """Poisson incidents with a piecewise-constant rate; each one may close the border."""
@@ -624,13 +882,24 @@ class NaiveReplication:
         )
 
     def compensation_terms(self, day: float, group: int) -> tuple[float, float]:
-        """(per day, fee share refunded) an owner of ``group`` counts on at ``day``."""
+        """(per day, fee share refunded) an owner of ``group`` counts on at ``day``: nothing
+        once the scheme's budget is spent (owners learn it at their next decision point)."""
         for scheme in reversed(self.schemes):
             if scheme.start <= day < scheme.end:
                 if scheme.enters_decisions and scheme.covers(group):
+                    if scheme.budget < INF and self.spent(scheme, day) >= scheme.budget:
+                        return 0.0, 0.0
                     return scheme.per_day, scheme.fee_share
                 return 0.0, 0.0
         return 0.0, 0.0
+
+    def spent(self, scheme: Scheme, day: float) -> float:
+        """What ``scheme`` has paid by ``day`` (worked out once per scheme and day)."""
+        key = (id(scheme), day)
+        if self._spent_key != key:
+            self._spent_key = key
+            self._spent = scheme.paid_until(self.trucks, day)
+        return self._spent
 
     def compensation_until(self, day: float) -> float:
         return sum(s.paid_until(self.trucks, day) for s in self.schemes)
@@ -661,13 +930,19 @@ class NaiveReplication:
         for tolerance, wait, truck in applications:
             reply = truck.reply
             assert reply is not None
-            place = max(0.0, self.office_free_at - now)
+            place = max(0.0, self.office_free_at - now) + per_truck  # when it would be processed
             if tolerance >= place and self.unresolved():
                 truck.queued = True
                 self.office_free_at = max(now, self.office_free_at) + per_truck
                 self.office.put(truck)
                 self.backlog += 1
                 self.backlog_peak = max(self.backlog_peak, self.backlog)
+                # Joining the queue, the owner replaces the truck if the wait pays for that.
+                if (
+                    truck.replaced_at == INF
+                    and (truck.idle_rate - truck.replacement_rate) * place > truck.replacement_cost
+                ):
+                    truck.replaced_at = now
                 reply.succeed("queued")
             else:
                 reply.succeed("write_off" if truck.worth < wait else "wait")
@@ -699,11 +974,11 @@ class NaiveReplication:
         return min(future) if future else INF
 
     def consider_replacement(self, truck: Truck, expected: float) -> None:
-        """Replace the truck when the saving over the time without it pays for a substitute."""
+        """An owner still waiting (not in the processing queue) replaces the truck when the
+        saving over the time they expect to be without it pays for a substitute."""
         if truck.replaced_at < INF:
             return
-        without = self.review_backlog if truck.queued else expected
-        saving = (truck.idle_rate - truck.replacement_rate) * max(without, 0.0)
+        saving = (truck.idle_rate - truck.replacement_rate) * max(expected, 0.0)
         if saving > truck.replacement_cost:
             truck.replaced_at = self.env.now
 
@@ -724,8 +999,10 @@ class NaiveReplication:
         wait = (1.0 - share) * (1.0 - discount) * (owed + rate * days) + r + net * days
         deadline = self.believed_deadline(now)
         credibility = self.world(owners.deadline_credibility)
-        if credibility > 0 and deadline < INF and now + days > deadline:
-            lose = w + net * max(0.0, deadline - now)
+        believed = credibility > 0 and deadline < INF
+        until_deadline = max(0.0, deadline - now)
+        lose = w + net * until_deadline
+        if believed and now + days > deadline:
             wait = (1.0 - credibility) * wait + credibility * lose
         alternative = min(wait, w)
         a = (1.0 - share) * owed + r
@@ -734,7 +1011,19 @@ class NaiveReplication:
             tolerance = (alternative - a) / b
         else:
             tolerance = INF if a <= alternative else -INF
-        if tolerance >= self.review_backlog or w < wait:
+        if believed and tolerance > until_deadline:
+            # A place in the queue after the deadline: the truck may be confiscated first, so
+            # retrieving then costs (1 - p)(a + b q) + p lose, tolerable up to ``late``.
+            if credibility >= 1.0:
+                tolerance = until_deadline
+            else:
+                late = _divide(
+                    alternative - credibility * lose - (1.0 - credibility) * a,
+                    (1.0 - credibility) * b,
+                )
+                tolerance = -INF if late is None else max(until_deadline, min(tolerance, late))
+        first = self.review_backlog + 1.0 / self.world(self.sc.belarus.processing_per_day)
+        if tolerance >= first or w < wait:
             return tolerance, wait
         return None
 
@@ -757,16 +1046,19 @@ class NaiveReplication:
             if kind == CONFISCATE:
                 self.lose(truck, CONFISCATED)
                 return
-            expected = self.expected_days(truck, env.now)
-            self.consider_replacement(truck, expected)
             if truck.queued:
                 continue
+            expected = self.expected_days(truck, env.now)
             choice = self.owner_choice(truck, expected)
             if choice is None:
+                # Having decided to wait, the owner considers a substitute until the release.
+                self.consider_replacement(truck, expected)
                 continue
             truck.reply = env.event()
             self.applications.append((choice[0], choice[1], truck))
             answer = yield truck.reply
+            if answer == "wait":
+                self.consider_replacement(truck, expected)
             # A release or confiscation at this same instant went by while it waited.
             if self.release_day is not None and truck.status == HELD:
                 yield from self.released(truck)
@@ -1046,6 +1338,8 @@ class NaiveReplication:
             while not self.holds(condition, self.metric(condition.metric)):
                 if env.now + 1.0 >= self.horizon:
                     return
+                if self.hold_day is not None and not self.unresolved():
+                    return  # the hold is over: the condition can no longer fire
                 yield env.timeout(1.0)
         self.act(policy)
 
@@ -1073,8 +1367,7 @@ class NaiveReplication:
             rng = self.streams[f"naive.policy/{policy.name}"]
             enforced = rng.random() < self.world(policy.probability)
             deadline = now + policy.days
-            if self.hold_day is not None:
-                self.announce_deadline(deadline)
+            self.announce_deadline(deadline)  # owners hear of it now, or at the hold
             self.env.process(self.deadline_policy(deadline, enforced))
         elif policy.action == "eu_countermeasures":
             self.countermeasures += self.world(policy.eur_per_day)
@@ -1130,8 +1423,12 @@ class NaiveReplication:
         carrier_cost = fees + retrieval + assets + idle + replacement
         compensation = self.compensation_until(h)
         relief = self.sanctions_relief()
-        owing = sum(1 for t in held if min(t.paid_at, t.lost_at) > h)
-        owed = owing * max(self.fee_owed(h), 0.0)
+        # Fees owed at the horizon: the fee accrued on trucks still held, and the fee due on
+        # trucks released on terms but not yet paid for.
+        owed = sum(1 for t in trucks if t.status == HELD) * max(self.fee_owed(h), 0.0)
+        owed += sum(
+            self.release_due for t in trucks if t.exit_kind == EXIT_RELEASED and t.paid_at > h
+        )
 
         def got_out(t: Truck) -> bool:
             return t.idle_to <= h and t.status in (LEAVING, RETURNING)
@@ -1175,6 +1472,13 @@ class NaiveReplication:
         else:
             resolution = "unresolved"
         standoff_gain = fees + assets
+        reopening_peak: float | None = None
+        reopening_wait: float | None = None
+        if self.closure_spans:  # the window after the first reopening
+            begin = self.closure_spans[0][1]
+            end = min(begin + REOPENING_WINDOW_DAYS, h)
+            reopening_peak = max(c.peak_vehicles(begin, end) for c in self.checkpoints)
+            reopening_wait = 24.0 * max(c.longest_wait(begin, end, h) for c in self.checkpoints)
         return {
             "trucks_in_belarus": self.initial_trucks,
             "trucks_evacuated": evacuated,
@@ -1199,6 +1503,7 @@ class NaiveReplication:
             "last_truck_home_day": last_home,
             "detention_days_mean": float(np.mean(stays)) if stays else None,
             "detention_days_max": float(max(stays)) if stays else None,
+            "truck_days_held": float(sum(stays)),
             "storage_fee_per_truck_at_release_eur": (
                 self.fee_owed(self.release_day) if self.release_day is not None else None
             ),
@@ -1217,7 +1522,10 @@ class NaiveReplication:
             "sanctions_relief_eur": relief,
             "prisoners_released": self.prisoners_released,
             "us_deals": self.us_deals,
-            "peak_checkpoint_queue": max(c.peak_waiting for c in self.checkpoints),
+            "peak_checkpoint_queue": max(c.peak_queue() for c in self.checkpoints),
+            "reopening_peak_queue": reopening_peak,
+            "reopening_wait_hours": reopening_wait,
+            "peak_daily_exits": max(c.peak_daily_exits(h) for c in self.checkpoints),
         }
 
 

@@ -172,7 +172,9 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
         p_value = float(stats.chi2_contingency(counts).pvalue) if len(levels) > 1 else None
         shares.append((category, levels, counts, p_value))
 
-    tests = sum(1 for r in rows if r[3] is not None) + sum(1 for s in shares if s[3] is not None)
+    tested = [(r[3], r[0]) for r in rows if r[3] is not None]
+    tested += [(s[3], f"{s[0]} shares") for s in shares if s[3] is not None]
+    tests = len(tested)
     alpha = FAMILY_ALPHA / max(1, tests)
     failures = []
     print(f"\nAgreement: {tests} tests, Bonferroni alpha {FAMILY_ALPHA} / {tests} = {alpha:.2e}")
@@ -201,6 +203,9 @@ def compare(engine: list[Outcomes], naive: list[Outcomes]) -> list[str]:
         print(f"chi-square p-value {p_value:.3g}  ok: {'yes' if ok else 'NO'}")
         if not ok:
             failures.append(f"{category} shares differ (p = {p_value:.3g})")
+    if tested:
+        lowest, name = min(tested)
+        print(f"\nlowest p-value: {lowest:.3g} ({name}); alpha per test {alpha:.2e}")
     return failures
 
 
@@ -211,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--replications", type=int, default=1000, help="engine replications (default 1000)"
     )
     parser.add_argument(
-        "--naive-replications", type=int, default=400, help="naive replications (default 400)"
+        "--naive-replications", type=int, default=200, help="naive replications (default 200)"
     )
     parser.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
     parser.add_argument(

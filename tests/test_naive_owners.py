@@ -3,8 +3,10 @@
 ``benchmarks/naive_standoff.py`` has each owner price its options alone and Belarus's office
 take a decision point's applications most tolerant first. Given the same owners and the same
 terms (fee owed, backlog, compensation, a believed deadline), the owners it queues (in queue
-order) and those who write off must be exactly those ``owners.decide`` picks, or the speed
-benchmark would compare two different models.
+order) and those who write off must be exactly those ``owners.decide`` picks, and the owners
+who replace their truck on joining the queue exactly those ``owners.replaces`` picks against
+their own processing time (``release.Detention.review``), or the speed benchmark would compare
+two different models.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from naive_standoff import HELD, NaiveReplication, Truck  # noqa: E402
 
-from sim.model.standoff.owners import Terms, decide  # noqa: E402
+from sim.model.standoff.owners import Terms, decide, replaces  # noqa: E402
 from sim.model.standoff.schema import Compensation, Scenario  # noqa: E402
 from sim.seeding import Streams  # noqa: E402
 
@@ -29,8 +31,9 @@ HOLD = 10.0
 
 def one_decision_point(
     seed: int, backlog: float, deadline: float | None, per_day: float, share: float
-) -> tuple[list[int], set[int], list[int], set[int]]:
-    """(queued, written off) by the naive owners, then by ``owners.decide``, as indices."""
+) -> tuple[list[int], set[int], set[int], list[int], set[int], set[int]]:
+    """(queued, written off, replaced on queueing) by the naive owners, then by the engine's
+    rules (``owners.decide``, ``owners.replaces``), as indices."""
     rng = np.random.default_rng(seed)
     size = 300
     run = NaiveReplication(Scenario(name="owners"), Streams(seed, 0))
@@ -59,12 +62,13 @@ def one_decision_point(
         truck.held_from = HOLD
         trucks.append(truck)
     run.on_lots = size
+    replaced = np.array([t.replaced_at < np.inf for t in trucks])  # before this decision point
     expected = [run.expected_days(t, NOW) for t in trucks]
     for truck, days in zip(trucks, expected, strict=True):
-        choice = run.owner_choice(truck, days)
-        if choice is not None:
+        applies = run.owner_choice(truck, days)
+        if applies is not None:
             truck.reply = run.env.event()
-            run.applications.append((choice[0], choice[1], truck))
+            run.applications.append((applies[0], applies[1], truck))
     run.env.process(run.take_applications())
     run.env.run(until=NOW + 1e-9)
     index = {id(t): i for i, t in enumerate(trucks)}
@@ -72,6 +76,7 @@ def one_decision_point(
     naive_off = {
         i for i, t in enumerate(trucks) if t.reply is not None and t.reply.value == "write_off"
     }
+    naive_swap = {i for i, t in enumerate(trucks) if t.replaced_at == NOW}
 
     owners = run.sc.owners
     terms = Terms(
@@ -84,7 +89,6 @@ def one_decision_point(
         deadline=np.inf if deadline is None else deadline,
         credibility=run.world(owners.deadline_credibility),
     )
-    replaced = np.array([t.replaced_at < np.inf for t in trucks])
     choice = decide(
         terms,
         worth=np.array([t.worth for t in trucks]),
@@ -98,7 +102,22 @@ def one_decision_point(
         compensation_per_day=np.full(size, per_day),
         fee_refund_share=np.full(size, share),
     )
-    return naive_queue, naive_off, choice.retrieve.tolist(), set(choice.write_off.tolist())
+    queue = choice.retrieve
+    processed_in = backlog + (np.arange(queue.size) + 1.0) / terms.processing_per_day
+    swap = ~replaced[queue] & replaces(
+        np.array([trucks[i].idle_rate for i in queue]),
+        np.array([trucks[i].replacement_rate for i in queue]),
+        np.array([trucks[i].replacement_cost for i in queue]),
+        processed_in,
+    )
+    return (
+        naive_queue,
+        naive_off,
+        naive_swap,
+        queue.tolist(),
+        set(choice.write_off.tolist()),
+        set(queue[swap].tolist()),
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,15 +133,18 @@ def one_decision_point(
 def test_naive_owners_queue_and_write_off_as_the_engine_rule(
     seed: int, backlog: float, deadline: float | None, per_day: float, share: float
 ) -> None:
-    naive_queue, naive_off, engine_queue, engine_off = one_decision_point(
+    naive_queue, naive_off, naive_swap, engine_queue, engine_off, engine_swap = one_decision_point(
         seed, backlog, deadline, per_day, share
     )
     assert naive_queue == engine_queue
     assert naive_off == engine_off
+    assert naive_swap == engine_swap
 
 
 def test_the_cases_exercise_every_choice() -> None:
-    """Some owners queue, some do not fit, some write off: the equality above is not empty."""
-    queued, off, _, _ = one_decision_point(3, 5.0, NOW + 20.0, 0.0, 0.0)
+    """Some owners queue, some do not fit, some write off, some replace on joining the queue
+    and some do not: the equalities above are not empty."""
+    queued, off, swap, _, _, _ = one_decision_point(3, 5.0, NOW + 20.0, 0.0, 0.0)
     assert 0 < len(queued) < 300
     assert len(off) > 0
+    assert 0 < len(swap) < len(queued)
