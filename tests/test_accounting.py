@@ -63,3 +63,23 @@ def test_costs_and_gains_add_up(name: str) -> None:
             )
         else:
             assert out["truck_days_held"] == 0
+
+
+def test_compensation_paid_by_a_day_equals_its_series() -> None:
+    # Two ways to the same sums (a direct sum at one day, decisions and conditions use it;
+    # sorted ramps and steps for the series): equal to rounding, with and without a budget.
+    from sim.model.standoff.model import Replication
+
+    for budget in (None, 5_000_000):
+        scenario, _ = load_scenario(SCENARIOS / "compensation.yaml")
+        scenario.compensation.budget_eur = budget  # type: ignore[attr-defined]
+        if budget is not None:
+            scenario = type(scenario).model_validate(scenario.model_dump())
+        model = build_model(scenario)
+        for index in range(8):
+            run = Replication(model, Streams(2, index))
+            run.run()
+            schemes = run.detention.compensations
+            for day in (40.0, 80.0, 150.0, 300.0):
+                series = float(schemes.series(run.fleet, np.array([day]))[0])
+                assert schemes.paid_until(run.fleet, day) == pytest.approx(series, rel=1e-9)

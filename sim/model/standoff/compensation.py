@@ -77,6 +77,21 @@ class Scheme:
         refund = self.fee_share * fleet.fee_paid_eur
         return on_from, on_to, lump_day, refund_day, refund
 
+    def pays(self) -> bool:
+        return bool(self.per_day or self.lump_sum or self.fee_share)
+
+    def paid_until(self, fleet: Fleet, day: float) -> float:
+        """What this scheme has paid by ``day``: the series at one day, summed directly."""
+        on_from, on_to, lump_day, refund_day, refund = self._parts(fleet)
+        days_on = np.clip(np.minimum(on_to, day) - on_from, 0.0, None)
+        days_on[~np.isfinite(on_from)] = 0.0
+        paid = (
+            self.per_day * float(days_on.sum())
+            + self.lump_sum * int(np.count_nonzero(lump_day <= day))
+            + float(refund[refund_day <= day].sum())
+        )
+        return min(paid, self.budget)
+
     def series(self, fleet: Fleet, days: np.ndarray) -> np.ndarray:
         """What this scheme has paid by each of ``days``."""
         on_from, on_to, lump_day, refund_day, refund = self._parts(fleet)
@@ -123,19 +138,17 @@ class Compensations:
             or (scheme.per_day == 0 and scheme.fee_share == 0)
         ):
             return 0.0, 0.0
-        if math.isfinite(scheme.budget):
-            spent = float(scheme.series(fleet, np.array([day]))[0])
-            if spent >= scheme.budget:
-                return 0.0, 0.0
+        if math.isfinite(scheme.budget) and scheme.paid_until(fleet, day) >= scheme.budget:
+            return 0.0, 0.0
         covered = scheme.covers(group)
         return covered * scheme.per_day, covered * scheme.fee_share
 
     def series(self, fleet: Fleet, days: np.ndarray) -> np.ndarray:
         total = np.zeros(days.size)
         for scheme in self.schemes:
-            if scheme.per_day or scheme.lump_sum or scheme.fee_share:
+            if scheme.pays():
                 total += scheme.series(fleet, days)
         return total
 
     def paid_until(self, fleet: Fleet, day: float) -> float:
-        return float(self.series(fleet, np.array([day]))[0])
+        return sum(s.paid_until(fleet, day) for s in self.schemes if s.pays())
