@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -587,12 +588,19 @@ def test_params_lists_the_uncertain_parameters(cli: Cli) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+#: A progress bar that has counted at least one replication (not tqdm's first "0/N ?rep/s").
+DONE_SOME = re.compile(rb"\| *[1-9][0-9]*/[0-9]+ \[")
+
+
 def _wait_for_progress(process: subprocess.Popen[bytes], deadline: float) -> bytes:
-    """Read the process's stderr until its progress bar shows (or the deadline passes)."""
+    """Read the process's stderr until its progress bar has counted replications, i.e. the
+    workers are running (or the deadline passes). A Ctrl-C while the fork server is still
+    starting the workers is another case: a worker being started can then print a traceback
+    (a known race, not tested here)."""
     assert process.stderr is not None
     seen = b""
     fd = process.stderr.fileno()
-    while time.monotonic() < deadline and b"rep/s" not in seen:
+    while time.monotonic() < deadline and not DONE_SOME.search(seen):
         ready, _, _ = select.select([fd], [], [], 0.1)
         if ready:
             chunk = os.read(fd, 4096)
