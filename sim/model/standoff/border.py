@@ -666,6 +666,17 @@ class Border:
             total += count_between(arrival, left, days) + queue.fluid(days)[1]
         return total
 
+    def peak_daily_exits(self, horizon: float) -> int:
+        """Most of the standoff's trucks through one checkpoint in one calendar day [d, d+1)
+        within [0, horizon) (by the end of their service; background traffic not counted)."""
+        peak = 0
+        for queue in self.checkpoints:
+            through = queue.started()[2]
+            through = through[through < horizon]
+            if through.size:
+                peak = max(peak, int(np.bincount(through.astype(np.int64)).max()))
+        return peak
+
     def traffic_outcomes(self, horizon: float) -> dict[str, float | int | None]:
         """The reopening queue, waits and throughput (background + standoff vehicles).
 

@@ -176,13 +176,13 @@ class Fleet:
         ``Detention.fees_series``); retrieval costs count when paid.
         """
         idle_end, lease_start, lease_end, lease_rate = self._segments()
-        idle = _ramp_sum(self.idle_from, self.idle_eur_per_day, days) - _ramp_sum(
+        idle = ramp_sum(self.idle_from, self.idle_eur_per_day, days) - ramp_sum(
             idle_end, self.idle_eur_per_day, days
         )
-        lease = _ramp_sum(lease_start, lease_rate, days) - _ramp_sum(lease_end, lease_rate, days)
-        replaced = _step_sum(self.replaced_at, self.replacement_cost_eur, days)
-        paid = _step_sum(self.paid_at, self.retrieval_cost_eur, days)
-        lost = _step_sum(self.lost_at, self.value_eur, days)
+        lease = ramp_sum(lease_start, lease_rate, days) - ramp_sum(lease_end, lease_rate, days)
+        replaced = step_sum(self.replaced_at, self.replacement_cost_eur, days)
+        paid = step_sum(self.paid_at, self.retrieval_cost_eur, days)
+        lost = step_sum(self.lost_at, self.value_eur, days)
         return idle + lease + replaced + paid + lost + fees(days)
 
 
@@ -193,7 +193,7 @@ def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: fl
     return float(rate @ span)
 
 
-def _ramp_sum(times: np.ndarray, rates: np.ndarray, days: np.ndarray) -> np.ndarray:
+def ramp_sum(times: np.ndarray, rates: np.ndarray, days: np.ndarray) -> np.ndarray:
     """sum_i rates_i * (d - times_i)^+ for each d in ``days``; infinite times never start."""
     finite = np.isfinite(times)
     t = times[finite]
@@ -207,20 +207,10 @@ def _ramp_sum(times: np.ndarray, rates: np.ndarray, days: np.ndarray) -> np.ndar
     return days * rate_sum[k] - weighted[k]
 
 
-def _step_sum(times: np.ndarray, amounts: np.ndarray, days: np.ndarray) -> np.ndarray:
+def step_sum(times: np.ndarray, amounts: np.ndarray, days: np.ndarray) -> np.ndarray:
     """sum_i amounts_i [times_i <= d] for each d in ``days``."""
     finite = np.isfinite(times)
     t = times[finite]
     order = np.argsort(t)
     total = np.concatenate(([0.0], np.cumsum(amounts[finite][order])))
     return total[np.searchsorted(t[order], days, side="right")]
-
-
-def step_sum(times: np.ndarray, amounts: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """sum_i amounts_i [times_i <= d] for each d in ``days`` (infinite times never count)."""
-    return _step_sum(times, amounts, days)
-
-
-def ramp_sum(times: np.ndarray, rates: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """sum_i rates_i * (d - times_i)^+ for each d in ``days`` (infinite times never start)."""
-    return _ramp_sum(times, rates, days)

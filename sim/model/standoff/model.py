@@ -530,14 +530,9 @@ class Replication:
         owed = detention.fees_owed(horizon)
 
         peak = 0
-        exits = 0
         for queue in self.border.checkpoints:
             arrival, left = queue.waiting_records()
             peak = max(peak, peak_queue(arrival, left))
-            through = queue.started()[2]
-            through = through[through < horizon]
-            if through.size:
-                exits = max(exits, int(np.bincount(through.astype(np.int64)).max()))
         traffic = self.border.traffic_outcomes(horizon)
 
         def since(day: float | None, origin: float | None) -> float | None:
@@ -602,7 +597,7 @@ class Replication:
             "peak_checkpoint_queue": peak,
             "reopening_peak_queue": traffic["reopening_peak_queue"],
             "reopening_wait_hours": traffic["reopening_wait_hours"],
-            "peak_daily_exits": exits,
+            "peak_daily_exits": self.border.peak_daily_exits(horizon),
         }
 
     def series(self) -> dict[str, np.ndarray]:

@@ -234,12 +234,6 @@ class Detention:
         self.compensations.start(spec, now + spec.starts_days_after_hold)
 
     # -- owners' decisions ---------------------------------------------------------------------
-    def expected_days(self, ids: np.ndarray, now: float) -> np.ndarray:
-        """Days until a general release the owners of ``ids`` expect at ``now``."""
-        waited = now - self.hold_day  # type: ignore[operator]
-        belief = self.fleet.expected_release_days[ids] + self.pessimism * waited
-        return np.minimum(belief + self.belief_shift, max(0.0, self.belief_cap_day - now))
-
     def believed_deadline(self, now: float) -> float:
         future = [d for d in self.announced_deadlines if d > now]
         return min(future) if future else INF
@@ -315,11 +309,6 @@ class Detention:
         self._queue_next = 0
         self.backlog_peak = max(self.backlog_peak, int(self._queue_ids.size))
         return at
-
-    def backlog(self, now: float) -> int:
-        """Requests Belarus has not processed by ``now``."""
-        self.apply_processing(now)
-        return int(self._queue_ids.size - self._queue_next)
 
     def apply_processing(self, now: float) -> None:
         """Process, in order, every request due by ``now``: the owner pays the fee owed then
