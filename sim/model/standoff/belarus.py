@@ -38,8 +38,7 @@ class Minsk:
     def price(self, now: float) -> float:
         """Minsk's reservation price for releasing the trucks at ``now`` (EUR)."""
         detention = self.detention
-        detention.apply_processing(now)
-        brings = detention.trucks_on_lots * (detention.fees.rate(now) + self.leverage)
+        brings = detention.on_lots(now) * (detention.fees.rate(now) + self.leverage)
         costs = self.pressure + self.countermeasures
         return max(0.0, brings - costs) * self.planning_days
 

@@ -459,6 +459,15 @@ def count_between(starts: np.ndarray, ends: np.ndarray, days: np.ndarray) -> np.
 
 
 @dataclass
+class ExitDraws:
+    """Random draws made per truck ahead of its passage, indexed by truck: a uniform that
+    picks its checkpoint, and its service time at each checkpoint (one array per checkpoint)."""
+
+    pick: np.ndarray
+    service: list[np.ndarray]
+
+
+@dataclass
 class Border:
     """The checkpoints together, whether the border is closed, and policy windows and actions.
 
@@ -590,12 +599,15 @@ class Border:
         ids: np.ndarray,
         arrival: np.ndarray,
         departure: np.ndarray | None = None,
+        draws: ExitDraws | None = None,
     ) -> None:
         """Send trucks to checkpoints and draw their service times.
 
         Each truck picks a checkpoint with probability proportional to the capacity open when
         it set off (``departure``, default ``now``; the nominal lanes if none was open), so the
-        choice does not depend on when the model gets round to submitting it.
+        choice does not depend on when the model gets round to submitting it. With ``draws``
+        (drawn per truck beforehand) nothing is drawn from ``rng``, so the result does not
+        depend on how the trucks are batched either.
         """
         if ids.size == 0:
             return
@@ -608,21 +620,40 @@ class Border:
                 period = np.full(1, days.size - 1)
             else:
                 period = np.searchsorted(days, np.minimum(departure, now), side="right") - 1
+            uniform = rng.random(ids.size) if draws is None else draws.pick[ids]
             if period.min() == period.max():  # one period (the usual case): a binary search
                 row = cumulative[int(period[0])]
-                pick = rng.random(ids.size) * row[-1]
-                choice = np.searchsorted(row, pick, side="right")
+                choice = np.searchsorted(row, uniform * row[-1], side="right")
             else:
                 rows = cumulative[period]
-                pick = rng.random(ids.size) * rows[:, -1]
+                pick = uniform * rows[:, -1]
                 choice = (pick[:, None] >= rows).sum(axis=1)
             choice = np.minimum(choice, count - 1)
         for index, queue in enumerate(self.checkpoints):
-            mine = choice == index
-            size = int(np.count_nonzero(mine))
-            if size:
+            mine = np.flatnonzero(choice == index) if count > 1 else None
+            size = ids.size if mine is None else mine.size
+            if not size:
+                continue
+            if draws is not None:
+                service = draws.service[index][ids if mine is None else ids[mine]]
+            else:
                 service = np.asarray(queue.service_days.sample(rng, size), dtype=float)
+            if mine is None:
+                queue.submit(ids, arrival, service)
+            else:
                 queue.submit(ids[mine], arrival[mine], service)
+
+    def exit_draws(self, rng: np.random.Generator, ids: np.ndarray, size: int) -> ExitDraws:
+        """Each of ``ids`` (indices below ``size``) draws now its checkpoint pick and its
+        service time at every checkpoint, for one later passage (:meth:`submit`)."""
+        pick = np.full(size, np.nan)
+        pick[ids] = rng.random(ids.size)
+        service = []
+        for queue in self.checkpoints:
+            times = np.full(size, np.nan)
+            times[ids] = np.asarray(queue.service_days.sample(rng, ids.size), dtype=float)
+            service.append(times)
+        return ExitDraws(pick=pick, service=service)
 
     def _choice_table(self) -> tuple[np.ndarray, np.ndarray]:
         """(days, cumulative capacity weights per period): cached until the capacity changes.

@@ -143,6 +143,14 @@ class Compensations:
         covered = scheme.covers(group)
         return covered * scheme.per_day, covered * scheme.fee_share
 
+    def reads_records(self, day: float) -> bool:
+        """Whether :meth:`terms_for` at ``day`` reads the fleet's records (a budget in force
+        that enters decisions: what it has paid so far)."""
+        scheme = self.in_force(day)
+        return (
+            scheme is not None and scheme.enters_decisions and math.isfinite(scheme.budget)
+        )
+
     def series(self, fleet: Fleet, days: np.ndarray) -> np.ndarray:
         total = np.zeros(days.size)
         for scheme in self.schemes:

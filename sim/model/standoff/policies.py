@@ -39,8 +39,7 @@ def metric(run: Replication, name: str, now: float) -> float | None:
     if name == "days_since_hold":
         return now - detention.hold_day
     if name == "trucks_on_lots":
-        detention.apply_processing(now)
-        return float(detention.trucks_on_lots)
+        return float(detention.on_lots(now))
     if name == "trucks_retrieved":
         detention.apply_processing(now)
         return float(np.count_nonzero(run.fleet.exit_kind == EXIT_RETRIEVED))

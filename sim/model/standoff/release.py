@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.model.standoff.border import Border
+from sim.model.standoff.border import Border, ExitDraws
 from sim.model.standoff.compensation import Compensations
 from sim.model.standoff.fleet import (
     ABANDONED,
@@ -123,23 +123,31 @@ class Detention:
         self._queue_next = 0
         self._server_free = 0.0
         self.backlog_peak = 0
+        # Trucks on the lots as of the processing applied so far (``on_lots`` counts the
+        # processing due since), and each held truck's checkpoint draws for its way home.
+        self._on_lots = 0
+        self._exit_draws: ExitDraws | None = None
         self._synced = [0] * len(border.checkpoints)
         border.before_advance.append(self.apply_processing)
 
     # -- state ---------------------------------------------------------------------------------
-    @property
-    def trucks_on_lots(self) -> int:
-        return int(np.count_nonzero(self.fleet.status == HELD))
+    def on_lots(self, now: float) -> int:
+        """Trucks on the guarded lots at ``now``: held, neither written off nor processed by
+        ``now``. Counted without applying the processing, which is done only when the border
+        or the fleet's records are read, so that the checkpoints get retrievals in few batches."""
+        if self._queue_next == self._queue_at.size:
+            return self._on_lots
+        due = int(np.searchsorted(self._queue_at, now, side="right")) - self._queue_next
+        return self._on_lots - max(0, due)
 
     def unresolved(self, now: float) -> bool:
         """At ``now``: a hold is in force, no general release yet, trucks still on the lots
         (after the processing due by ``now``)."""
-        self.apply_processing(now)
         return (
             self.hold_day is not None
             and self.release_day is None
             and self.confiscation_day is None
-            and self.trucks_on_lots > 0
+            and self.on_lots(now) > 0
         )
 
     def fee_owed(self, day: float) -> float:
@@ -218,6 +226,8 @@ class Detention:
         fleet.idle_from[held] = np.minimum(fleet.idle_from[held], now)
         self.hold_day = now
         self.trucks_held = int(held.size)
+        self._on_lots = int(held.size)
+        self._exit_draws = self.border.exit_draws(self.checkpoint_rng, held, fleet.size)
         self._waiting = {
             "ids": held,
             "expected": fleet.expected_release_days[held],
@@ -255,6 +265,8 @@ class Detention:
         )
         replaced = wait["replaced"]
         daily = np.where(replaced, wait["substitute"], wait["idle"])
+        if self.compensations.reads_records(now):
+            self.apply_processing(now)  # a budget: what was paid so far counts every retrieval
         per_day, share = self.compensations.terms_for(now, wait["group"], fleet)
         terms = Terms(
             now=now,
@@ -304,10 +316,13 @@ class Detention:
         start = max(now, self._server_free)
         at = start + (np.arange(ids.size) + 1.0) / self.processing_per_day
         self._server_free = float(at[-1])
+        # Requests processed by now but not applied yet stay (they are applied in order later)
+        # and are not part of the backlog.
+        due = int(np.searchsorted(self._queue_at, now, side="right"))
         self._queue_ids = np.concatenate((self._queue_ids[self._queue_next :], ids))
         self._queue_at = np.concatenate((self._queue_at[self._queue_next :], at))
+        self.backlog_peak = max(self.backlog_peak, int(self._queue_ids.size) - (due - self._queue_next))
         self._queue_next = 0
-        self.backlog_peak = max(self.backlog_peak, int(self._queue_ids.size))
         return at
 
     def apply_processing(self, now: float) -> None:
@@ -328,6 +343,7 @@ class Detention:
     ) -> None:
         fleet = self.fleet
         arrival = paid_at + fleet.driver_travel_days[ids]
+        self._on_lots -= int(np.count_nonzero(fleet.status[ids] == HELD))
         fleet.status[ids] = RETURNING
         fleet.exit_kind[ids] = exit_kind
         fleet.paid_at[ids] = paid_at
@@ -338,7 +354,9 @@ class Detention:
         fleet.retrieval_cost_eur[ids] = fleet.retrieval_cost_draw_eur[ids]
         fleet.left_lot[ids] = arrival
         fleet.queue_arrival[ids] = arrival
-        self.border.submit(self.checkpoint_rng, now, ids, arrival, departure=paid_at)
+        self.border.submit(
+            self.checkpoint_rng, now, ids, arrival, departure=paid_at, draws=self._exit_draws
+        )
 
     def _cancel_requests(self) -> None:
         self._queue_next = self._queue_ids.size
@@ -374,6 +392,7 @@ class Detention:
         whether it happened (not if already released, confiscated, or nothing is held)."""
         if not self.unresolved(now):
             return False
+        self.apply_processing(now)
         self.release_day = now
         self.release_channel = channel
         self._cancel_requests()
@@ -404,6 +423,7 @@ class Detention:
         """A deadline enforced: Belarus takes every truck still on the lots."""
         if not self.unresolved(now):
             return
+        self.apply_processing(now)
         self.confiscation_day = now
         self._cancel_requests()
         seized = np.flatnonzero(self.fleet.status == HELD)
@@ -412,6 +432,7 @@ class Detention:
 
     def _lose(self, ids: np.ndarray, now: float, status: int) -> None:
         fleet = self.fleet
+        self._on_lots -= int(np.count_nonzero(fleet.status[ids] == HELD))
         fleet.status[ids] = status
         fleet.lost_at[ids] = now
         fleet.left_lot[ids] = now
