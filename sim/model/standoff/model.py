@@ -42,7 +42,7 @@ from sim.model.standoff.policies import policy_process
 from sim.model.standoff.presentation import PRESENTATION
 from sim.model.standoff.release import Detention
 from sim.model.standoff.schema import Policy, Scenario
-from sim.scenario.distributions import iter_params
+from sim.scenario.distributions import Constant, iter_params
 from sim.seeding import Streams
 
 Process = Generator[simpy.Event, Any, None]
@@ -206,6 +206,10 @@ OUTCOMES: list[OutcomeSpec] = [
 SERIES = ["held", "queueing", "carrier_cost_eur", "retrieved"]
 
 
+def is_constant(dist: object) -> bool:
+    return isinstance(dist, Constant)
+
+
 class StandoffModel:
     """The built-in model of the Lithuania-Belarus truck standoff (see MODEL.md)."""
 
@@ -216,12 +220,17 @@ class StandoffModel:
         # The day every replication stops: an event day still null then is censored there
         # (sim.model.interface.horizon_of).
         self.horizon = float(scenario.horizon_days)
-        # Every parameter drawn once per replication, with its key path.
-        self.world_params = [
+        # Every parameter drawn once per replication, with its key path; a constant's value is
+        # the same whatever its uniform, so it is not drawn.
+        params = [
             (path, dist)
             for path, info, dist in iter_params(scenario)
             if info.scope == "replication"
         ]
+        self.world_params = [(path, dist) for path, dist in params if not is_constant(dist)]
+        self.world_constants = {
+            id(dist): float(dist.ppf(0.5)) for _, dist in params if is_constant(dist)
+        }
 
     def outcome_specs(self) -> list[OutcomeSpec]:
         return OUTCOMES
@@ -254,10 +263,9 @@ class Replication:
         # Replication-level draws: one uniform per parameter, keyed by its key path and mapped
         # through its quantile function, so changing, adding or removing a parameter leaves
         # every other parameter's draw alone (common random numbers across scenarios).
-        self._world = {
-            id(dist): float(dist.ppf(streams.uniform(f"world/{path}")))
-            for path, dist in model.world_params
-        }
+        self._world = dict(model.world_constants)
+        for path, dist in model.world_params:
+            self._world[id(dist)] = float(dist.ppf(streams.uniform(f"world/{path}")))
         self.env = simpy.Environment()
         self.initial_trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
         self.fleet = Fleet.empty()
