@@ -99,7 +99,7 @@ def test_reopening_backlog_clearing_and_wait_have_their_closed_forms(
     assert out["reopening_wait_hours"] == pytest.approx(24.0 * backlog / mu, rel=1e-9)
     # Clearing the backlog runs the checkpoint at capacity for whole days.
     assert cleared > 2
-    assert out["peak_daily_throughput"] == pytest.approx(mu, rel=1e-9)
+    assert border.peak_daily_throughput(horizon) == pytest.approx(mu, rel=1e-9)
     # The daily series is the backlog (no standoff trucks here).
     days_grid = np.arange(0.0, horizon + 1.0)
     series = border.queueing_series(days_grid)
@@ -177,7 +177,7 @@ def test_a_standoff_truck_waits_behind_the_backlog_exact_trace() -> None:
     # The truck and the background vehicle arriving at the reopening both wait one day.
     assert out["reopening_wait_hours"] == pytest.approx(24.0, abs=1e-6)
     # Day 12 (and 13): 100 background vehicles through at capacity, plus one truck.
-    assert out["peak_daily_throughput"] == pytest.approx(101.0, abs=1e-9)
+    assert border.peak_daily_throughput(30.0) == pytest.approx(101.0, abs=1e-9)
     # Daily series: the backlog plus the trucks waiting at each day.
     series = border.queueing_series(np.array([9.0, 11.0, 12.0, 13.0, 14.0]))
     assert series.tolist() == pytest.approx([0.0, 51.0, 102.0, 50.0, 0.0], abs=1e-9)
@@ -189,7 +189,7 @@ def test_no_reopening_no_reopening_outcomes() -> None:
     out = border.traffic_outcomes(50.0)
     assert out["reopening_peak_queue"] is None
     assert out["reopening_wait_hours"] is None
-    assert out["peak_daily_throughput"] == pytest.approx(5.0)
+    assert border.peak_daily_throughput(50.0) == pytest.approx(5.0)
 
 
 # -- exact partial capacity --------------------------------------------------------------------

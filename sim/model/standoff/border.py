@@ -687,15 +687,25 @@ class Border:
         return float(sum(max(0.0, min(end, horizon) - start) for start, end in spans))
 
     # -- traffic read-outs (background + standoff) ---------------------------------------------
-    def queueing_series(self, days: np.ndarray) -> np.ndarray:
+    def queueing_series(
+        self, days: np.ndarray, records: list[tuple[np.ndarray, np.ndarray]] | None = None
+    ) -> np.ndarray:
         """Vehicles queueing (background backlog + standoff trucks waiting, all checkpoints) at
-        each of ``days``."""
+        each of ``days`` (``records``: the checkpoints' ``waiting_records()`` if known)."""
         days = np.asarray(days, dtype=float)
+        if records is None:
+            records = [queue.waiting_records() for queue in self.checkpoints]
         total = np.zeros(days.size)
-        for queue in self.checkpoints:
-            arrival, left = queue.waiting_records()
-            total += count_between(arrival, left, days) + queue.fluid(days)[1]
+        for queue, (arrival, left) in zip(self.checkpoints, records, strict=True):
+            total += count_between(arrival, left, days)
+            if queue.has_background:
+                total += queue.fluid(days)[1]
         return total
+
+    def peak_daily_throughput(self, horizon: float) -> float:
+        """Most vehicles (standoff trucks by the end of their service, and background) through
+        one checkpoint in one calendar day [d, d+1) over [0, horizon)."""
+        return max(_peak_daily_throughput(queue, horizon) for queue in self.checkpoints)
 
     def peak_daily_exits(self, horizon: float) -> int:
         """Most of the standoff's trucks through one checkpoint in one calendar day [d, d+1)
@@ -708,8 +718,10 @@ class Border:
                 peak = max(peak, int(np.bincount(through.astype(np.int64)).max()))
         return peak
 
-    def traffic_outcomes(self, horizon: float) -> dict[str, float | int | None]:
-        """The reopening queue, waits and throughput (background + standoff vehicles).
+    def traffic_outcomes(
+        self, horizon: float, records: list[tuple[np.ndarray, np.ndarray]] | None = None
+    ) -> dict[str, float | None]:
+        """The reopening queue and waits (background + standoff vehicles).
 
         - ``reopening_peak_queue`` (vehicles, fractional as the background is a fluid): most
           vehicles queueing at any one checkpoint within ``REOPENING_WINDOW_DAYS`` (30) days
@@ -717,21 +729,19 @@ class Border:
         - ``reopening_wait_hours`` (hours): the longest wait of a vehicle arriving at a
           checkpoint in that window, until its service starts (censored at ``horizon``); None
           if the border never reopened.
-        - ``peak_daily_throughput`` (vehicles/day): most vehicles through one checkpoint
-          (standoff trucks by the end of their service) in one calendar day [d, d+1) over
-          [0, horizon).
+
+        ``records`` are the checkpoints' ``waiting_records()`` if the caller has them.
         """
-        records = [queue.waiting_records() for queue in self.checkpoints]
-        peak_through = max(_peak_daily_throughput(queue, horizon) for queue in self.checkpoints)
-        out: dict[str, float | int | None] = {
+        out: dict[str, float | None] = {
             "reopening_peak_queue": None,
             "reopening_wait_hours": None,
-            "peak_daily_throughput": peak_through,
         }
         if not self.closures or self.closures[0][1] >= horizon:
             return out
         begin = self.closures[0][1]
         end = min(begin + REOPENING_WINDOW_DAYS, horizon)
+        if records is None:
+            records = [queue.waiting_records() for queue in self.checkpoints]
         out["reopening_peak_queue"] = max(
             _peak_vehicles(queue, arrival, left, begin, end)
             for queue, (arrival, left) in zip(self.checkpoints, records, strict=True)

@@ -300,6 +300,7 @@ class Replication:
         self.first_closure: float | None = None
         self.first_reopening: float | None = None
         self.hold_pending = False
+        self._records: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def log(self, what: str) -> None:
         """Record an event in the trace (only when tracing)."""
@@ -501,6 +502,13 @@ class Replication:
         return ReplicationResult(outcomes=self.outcomes(), series=self.series())
 
     # -- outcomes ------------------------------------------------------------------------------
+    def waiting_records(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every checkpoint's (arrival, left queue) records at the end of the run (made once,
+        read by the outcomes and the series)."""
+        if self._records is None:
+            self._records = [queue.waiting_records() for queue in self.border.checkpoints]
+        return self._records
+
     def outcomes(self) -> dict[str, float | int | str | None]:
         fleet = self.fleet
         detention = self.detention
@@ -537,11 +545,9 @@ class Replication:
         relief = negotiations.sanctions_relief_eur()
         owed = detention.fees_owed(horizon)
 
-        peak = 0
-        for queue in self.border.checkpoints:
-            arrival, left = queue.waiting_records()
-            peak = max(peak, peak_queue(arrival, left))
-        traffic = self.border.traffic_outcomes(horizon)
+        records = self.waiting_records()
+        peak = max((peak_queue(arrival, left) for arrival, left in records), default=0)
+        traffic = self.border.traffic_outcomes(horizon, records)
 
         def since(day: float | None, origin: float | None) -> float | None:
             return None if day is None or origin is None else day - origin
@@ -615,7 +621,7 @@ class Replication:
         retrieved = fleet.exit_kind == EXIT_RETRIEVED
         return {
             "held": count_between(fleet.held_from[held], fleet.left_lot[held], days),
-            "queueing": self.border.queueing_series(days),
+            "queueing": self.border.queueing_series(days, self.waiting_records()),
             "carrier_cost_eur": fleet.cumulative_cost_series(days, self.detention.fees_series),
             "retrieved": step_sum(fleet.paid_at[retrieved], np.ones(int(retrieved.sum())), days),
         }

@@ -30,6 +30,7 @@ in the processing queue and ``D`` otherwise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,31 +67,36 @@ def decide(
     compensation_per_day: np.ndarray | float,
     fee_refund_share: np.ndarray | float,
 ) -> Choice:
-    """Each candidate owner's choice (arrays have one entry per candidate)."""
+    """Each candidate owner's choice (arrays have one entry per candidate).
+
+    (Written for speed, called at every decision point for every waiting owner: scalars are
+    combined before they meet the arrays, and a believed deadline or an owner who pays nothing
+    to wait in the queue takes its branch only when it occurs.)"""
     f = terms.fee_per_day
-    s = fee_refund_share
-    paid = 1.0 - s  # the share of fees the owner bears
+    paid = 1.0 - fee_refund_share  # the share of fees the owner bears
     if isinstance(compensation_per_day, float) and compensation_per_day == 0.0:
         net_daily = daily_cost
     else:
         net_daily = daily_cost - compensation_per_day
+    discounted = paid * (1.0 - terms.expected_discount)
     horizon = np.maximum(expected_days, 0.0)
-    wait = horizon * ((paid * (1.0 - terms.expected_discount)) * f + net_daily)
-    wait += retrieval_cost + paid * (1.0 - terms.expected_discount) * terms.fee_owed
-    believed = terms.credibility > 0 and np.isfinite(terms.deadline)
+    wait = horizon * (discounted * f + net_daily)
+    wait += retrieval_cost + discounted * terms.fee_owed
+    believed = terms.credibility > 0 and math.isfinite(terms.deadline)
     if believed:
+        p = terms.credibility
         until_deadline = max(0.0, terms.deadline - terms.now)
-        at_risk = terms.now + horizon > terms.deadline
         lose = worth + net_daily * until_deadline
-        wait = np.where(at_risk, (1.0 - terms.credibility) * wait + terms.credibility * lose, wait)
+        at_risk = terms.now + horizon > terms.deadline
+        wait[at_risk] = (1.0 - p) * wait[at_risk] + p * lose[at_risk]
     alternative = np.minimum(wait, worth)
     # Retrieving costs a + b q for a processing wait of q days.
     a = retrieval_cost + paid * terms.fee_owed
     b = net_daily + paid * f
-    positive = b > 0
-    if positive.all():  # the usual case: waiting in the queue costs something every day
+    if float(b.min()) > 0:  # the usual case: waiting in the queue costs something every day
         tolerable = (alternative - a) / b
     else:
+        positive = b > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             tolerable = np.where(
                 positive, (alternative - a) / b, np.where(a <= alternative, np.inf, -np.inf)
@@ -99,29 +105,32 @@ def decide(
         # A place in Belarus's queue after a deadline the owner believes is worth less: with
         # probability p the truck is confiscated first. Beyond the deadline retrieving costs
         # (1 - p)(a + b q) + p * lose, tolerable up to ``late``; before it, up to ``tolerable``.
-        p = terms.credibility
-        with np.errstate(divide="ignore", invalid="ignore"):
-            late = (
-                (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
-                if p < 1.0
-                else np.full(tolerable.size, -np.inf)
+        beyond = tolerable > until_deadline
+        if beyond.any():
+            if p < 1.0:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    late = (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
+            else:
+                late = np.full(tolerable.size, -np.inf)
+            tolerable[beyond] = np.maximum(
+                until_deadline, np.minimum(tolerable[beyond], late[beyond])
             )
-        tolerable = np.where(
-            tolerable > until_deadline,
-            np.maximum(until_deadline, np.minimum(tolerable, late)),
-            tolerable,
-        )
     # Only owners who would wait at least for the first place in the queue are ranked.
-    first = terms.backlog_days + 1.0 / terms.processing_per_day
+    rate = terms.processing_per_day
+    first = terms.backlog_days + 1.0 / rate
     keen = np.flatnonzero(tolerable >= first)
-    order = keen[np.argsort(-tolerable[keen], kind="stable")]
-    place = terms.backlog_days + (np.arange(order.size) + 1.0) / terms.processing_per_day
-    fits = tolerable[order] >= place
-    # The queue is a prefix: the first owner whose tolerance does not cover their place stops it.
-    stop = int(np.argmin(fits)) if not fits.all() else order.size
-    retrieve = order[:stop]
+    if keen.size:
+        order = keen[np.argsort(-tolerable[keen], kind="stable")]
+        place = terms.backlog_days + np.arange(1.0, order.size + 1.0) / rate
+        # The queue is a prefix: the first owner whose tolerance does not cover their place
+        # stops it.
+        short = np.flatnonzero(tolerable[order] < place)
+        retrieve = order[: short[0]] if short.size else order
+    else:
+        retrieve = keen
     rest = worth < wait
-    rest[retrieve] = False
+    if retrieve.size:
+        rest[retrieve] = False
     write_off = np.flatnonzero(rest)
     return Choice(retrieve=retrieve, write_off=write_off)
 
@@ -133,4 +142,12 @@ def replaces(
     days_without: np.ndarray,
 ) -> np.ndarray:
     """Which owners replace their truck, given the days they expect to be without it."""
-    return (idle_per_day - substitute_per_day) * np.maximum(days_without, 0.0) > replacement_cost
+    return replaces_now(idle_per_day - substitute_per_day, replacement_cost, days_without)
+
+
+def replaces_now(
+    saving_per_day: np.ndarray, replacement_cost: np.ndarray, days_without: np.ndarray
+) -> np.ndarray:
+    """:func:`replaces` with the daily saving (idle - substitute) already computed; an owner
+    who has replaced has a cost of +inf."""
+    return saving_per_day * np.maximum(days_without, 0.0) > replacement_cost

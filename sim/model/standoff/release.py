@@ -33,10 +33,17 @@ from sim.model.standoff.fleet import (
     ramp_sum,
     step_sum,
 )
-from sim.model.standoff.owners import Terms, decide, replaces
+from sim.model.standoff.owners import Terms, decide, replaces_now
 from sim.model.standoff.schema import Compensation, Scenario
 
 INF = math.inf
+
+# Rows of ``Detention._wait``, what each waiting owner weighs (one column per owner): the
+# release they expect (days from the hold), their daily cost (idle, or the substitute's once
+# replaced), the substitute's daily cost, the saving a day of replacing (idle - substitute),
+# the replacement's one-off cost (+inf once replaced: an owner replaces once), the truck's
+# worth to them, and the driver and paperwork of a retrieval.
+EXPECTED, DAILY, SUBSTITUTE, SAVING, SWAP_COST, WORTH, RETRIEVAL = range(7)
 
 
 class FeeSchedule:
@@ -116,8 +123,11 @@ class Detention:
         # Confiscation deadlines owners know of (announced), and whether Belarus enforces each.
         self.announced_deadlines: list[float] = []
         # Belarus's processing queue: requests in processing order, and when each is due.
-        # Owners with a truck on the lots who have not asked for it yet, and what they weigh.
-        self._waiting: dict[str, np.ndarray] = {"ids": np.empty(0, dtype=np.int64)}
+        # Owners with a truck on the lots who have not asked for it yet, and what they weigh
+        # (rows EXPECTED... above).
+        self._wait_ids = np.empty(0, dtype=np.int64)
+        self._wait_group = np.empty(0, dtype=np.int64)
+        self._wait = np.empty((7, 0))
         self._queue_ids = np.empty(0, dtype=np.int64)
         self._queue_at = np.empty(0)
         self._queue_next = 0
@@ -228,17 +238,21 @@ class Detention:
         self.trucks_held = int(held.size)
         self._on_lots = int(held.size)
         self._exit_draws = self.border.exit_draws(self.checkpoint_rng, held, fleet.size)
-        self._waiting = {
-            "ids": held,
-            "expected": fleet.expected_release_days[held],
-            "replaced": np.zeros(held.size, dtype=bool),
-            "idle": fleet.idle_eur_per_day[held],
-            "substitute": fleet.replacement_eur_per_day[held],
-            "swap_cost": fleet.replacement_cost_eur[held],
-            "worth": fleet.worth_eur[held],
-            "retrieval": fleet.retrieval_cost_draw_eur[held],
-            "group": fleet.group[held],
-        }
+        self._wait_ids = held
+        self._wait_group = fleet.group[held]
+        idle = fleet.idle_eur_per_day[held]
+        substitute = fleet.replacement_eur_per_day[held]
+        self._wait = np.array(
+            (
+                fleet.expected_release_days[held],
+                idle,
+                substitute,
+                idle - substitute,
+                fleet.replacement_cost_eur[held],
+                fleet.worth_eur[held],
+                fleet.retrieval_cost_draw_eur[held],
+            )
+        )
         self._server_free = now
         spec = self.pending_compensation or self.scenario.compensation
         self.compensations.start(spec, now + spec.starts_days_after_hold)
@@ -254,20 +268,18 @@ class Detention:
         if not self.unresolved(now):
             return
         fleet = self.fleet
-        wait = self._waiting
-        ids = wait["ids"]
+        ids = self._wait_ids
         if ids.size == 0:
             return
+        wait = self._wait
         waited = now - self.hold_day  # type: ignore[operator]
         expected = np.minimum(
-            wait["expected"] + (self.pessimism * waited + self.belief_shift),
+            wait[EXPECTED] + (self.pessimism * waited + self.belief_shift),
             max(0.0, self.belief_cap_day - now),
         )
-        replaced = wait["replaced"]
-        daily = np.where(replaced, wait["substitute"], wait["idle"])
         if self.compensations.reads_records(now):
             self.apply_processing(now)  # a budget: what was paid so far counts every retrieval
-        per_day, share = self.compensations.terms_for(now, wait["group"], fleet)
+        per_day, share = self.compensations.terms_for(now, self._wait_group, fleet)
         terms = Terms(
             now=now,
             fee_owed=self.fee_owed(now),
@@ -280,34 +292,37 @@ class Detention:
         )
         choice = decide(
             terms,
-            worth=wait["worth"],
-            daily_cost=daily,
-            retrieval_cost=wait["retrieval"],
+            worth=wait[WORTH],
+            daily_cost=wait[DAILY],
+            retrieval_cost=wait[RETRIEVAL],
             expected_days=expected,
             compensation_per_day=per_day,
             fee_refund_share=share,
         )
-        if choice.write_off.size:
-            self._lose(ids[choice.write_off], now, ABANDONED)
+        write_off, retrieve = choice.write_off, choice.retrieve
+        if write_off.size:
+            self._lose(ids[write_off], now, ABANDONED)
         # Then replacement, against the days each owner now expects to be without the truck:
         # its place in Belarus's queue for an owner who asked, the release for one who waits.
-        without = expected.copy()
-        if choice.retrieve.size:
-            at = self._request(ids[choice.retrieve], now)
-            without[choice.retrieve] = at - now
-        keep = np.ones(ids.size, dtype=bool)
-        keep[choice.write_off] = False
-        swap = keep & ~replaced
-        swap[swap] = replaces(
-            wait["idle"][swap], wait["substitute"][swap], wait["swap_cost"][swap], without[swap]
-        )
+        without = expected  # (decide is done with it)
+        if retrieve.size:
+            at = self._request(ids[retrieve], now)
+            without[retrieve] = at - now
+        swap = replaces_now(wait[SAVING], wait[SWAP_COST], without)
+        if write_off.size:
+            swap[write_off] = False
         if swap.any():
-            replaced |= swap
+            wait[DAILY, swap] = wait[SUBSTITUTE, swap]
+            wait[SWAP_COST, swap] = INF
             fleet.replaced_at[ids[swap]] = now
-        if choice.write_off.size == 0 and choice.retrieve.size == 0:
+        if write_off.size == 0 and retrieve.size == 0:
             return
-        keep[choice.retrieve] = False
-        self._waiting = {name: column[keep] for name, column in wait.items()}
+        keep = np.ones(ids.size, dtype=bool)
+        keep[write_off] = False
+        keep[retrieve] = False
+        self._wait = wait[:, keep]
+        self._wait_ids = ids[keep]
+        self._wait_group = self._wait_group[keep]
 
     def _request(self, ids: np.ndarray, now: float) -> np.ndarray:
         """Owners ask Belarus to process ``ids`` (in this order) from ``now``; returns when
