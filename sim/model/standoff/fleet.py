@@ -124,7 +124,9 @@ class Fleet:
             column = new.get(f.name)
             if column is None:
                 column = np.full(size, INF)
-            setattr(self, f.name, np.concatenate((getattr(self, f.name), column)))
+            if first:
+                column = np.concatenate((getattr(self, f.name), column))
+            setattr(self, f.name, column)
         return np.arange(first, first + size)
 
     @property

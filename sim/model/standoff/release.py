@@ -320,7 +320,7 @@ class Detention:
         keep = np.ones(ids.size, dtype=bool)
         keep[write_off] = False
         keep[retrieve] = False
-        self._wait = wait[:, keep]
+        self._wait = wait.compress(keep, axis=1)
         self._wait_ids = ids[keep]
         self._wait_group = self._wait_group[keep]
 
