@@ -27,9 +27,11 @@ import numpy as np
 import pytest
 from standoff_cases import deterministic, lines, run
 
+from sim.model import load_scenario
 from sim.model.standoff import StandoffModel
 from sim.model.standoff.fleet import GONE, LEAVING
 from sim.model.standoff.model import Replication
+from sim.model.standoff.release import Detention
 from sim.model.standoff.schema import Scenario
 from sim.seeding import Streams
 
@@ -535,11 +537,39 @@ def test_same_seed_same_result_and_streams_are_independent_of_other_mechanisms()
             assert a[key] == b[key]
 
 
+def test_results_do_not_depend_on_when_belarus_s_processing_is_applied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Belarus's processing is applied lazily: only when the border or the fleet's records are
+    read, so retrievals reach the checkpoints in a few batches. Each held truck drew its
+    checkpoint pick and service times at the hold, so applying the processing at every review
+    as well, and moving the border and the fleet's exits up to it, must leave every outcome
+    and series of the baseline (three checkpoints, background traffic, a policy window) equal
+    to the last bit."""
+    model = StandoffModel(load_scenario(SCENARIOS / "baseline.yaml")[0])
+    lazy = [model.run_replication(Streams(11, index)) for index in range(6)]
+    review = Detention.review
+
+    def eager(self: Detention, now: float) -> None:
+        self.apply_processing(now)
+        self.border.advance(now)
+        self.sync_exits()
+        review(self, now)
+
+    monkeypatch.setattr(Detention, "review", eager)
+    for index, first in enumerate(lazy):
+        again = model.run_replication(Streams(11, index))
+        assert again.outcomes == first.outcomes
+        assert first.outcomes["trucks_retrieved"] > 0 or first.outcomes["trucks_held"] == 0
+        for name, values in first.series.items():
+            assert np.array_equal(again.series[name], values), name
+    assert sum(run.outcomes["trucks_retrieved"] for run in lazy) > 1000
+
+
 def test_common_random_numbers_survive_a_longer_incident_schedule() -> None:
     """second-closure.yaml adds incident periods (so more per-replication parameters): every
     other per-replication draw is keyed by its key path, so the fleet, the first closure and
     the hold order stay the same replication by replication."""
-    from sim.model import load_scenario
 
     base = StandoffModel(load_scenario(SCENARIOS / "baseline.yaml")[0])
     second = StandoffModel(load_scenario(SCENARIOS / "second-closure.yaml")[0])
