@@ -147,9 +147,7 @@ class Compensations:
         """Whether :meth:`terms_for` at ``day`` reads the fleet's records (a budget in force
         that enters decisions: what it has paid so far)."""
         scheme = self.in_force(day)
-        return (
-            scheme is not None and scheme.enters_decisions and math.isfinite(scheme.budget)
-        )
+        return scheme is not None and scheme.enters_decisions and math.isfinite(scheme.budget)
 
     def series(self, fleet: Fleet, days: np.ndarray) -> np.ndarray:
         total = np.zeros(days.size)

@@ -336,7 +336,9 @@ class Detention:
         due = int(np.searchsorted(self._queue_at, now, side="right"))
         self._queue_ids = np.concatenate((self._queue_ids[self._queue_next :], ids))
         self._queue_at = np.concatenate((self._queue_at[self._queue_next :], at))
-        self.backlog_peak = max(self.backlog_peak, int(self._queue_ids.size) - (due - self._queue_next))
+        self.backlog_peak = max(
+            self.backlog_peak, int(self._queue_ids.size) - (due - self._queue_next)
+        )
         self._queue_next = 0
         return at
 
