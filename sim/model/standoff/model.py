@@ -228,9 +228,11 @@ class StandoffModel:
             if info.scope == "replication"
         ]
         self.world_params = [(path, dist) for path, dist in params if not is_constant(dist)]
-        self.world_constants = {
-            id(dist): float(dist.ppf(0.5)) for _, dist in params if is_constant(dist)
-        }
+        # (dist, value): keyed by id(dist) only in the replication, as a model sent to another
+        # process holds copies of its distributions.
+        self.world_constants = [
+            (dist, float(dist.ppf(0.5))) for _, dist in params if is_constant(dist)
+        ]
 
     def outcome_specs(self) -> list[OutcomeSpec]:
         return OUTCOMES
@@ -263,7 +265,7 @@ class Replication:
         # Replication-level draws: one uniform per parameter, keyed by its key path and mapped
         # through its quantile function, so changing, adding or removing a parameter leaves
         # every other parameter's draw alone (common random numbers across scenarios).
-        self._world = dict(model.world_constants)
+        self._world = {id(dist): value for dist, value in model.world_constants}
         for path, dist in model.world_params:
             self._world[id(dist)] = float(dist.ppf(streams.uniform(f"world/{path}")))
         self.env = simpy.Environment()
