@@ -31,14 +31,14 @@ in the processing queue and ``D`` otherwise.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Terms:
-    """What every owner knows at a decision point (the same for all)."""
+class Terms(NamedTuple):
+    """What every owner knows at a decision point (the same for all). (A named tuple: made at
+    every decision point, and cheaper to make than a frozen dataclass.)"""
 
     now: float
     fee_owed: float  # F: fee owed per truck so far
@@ -50,8 +50,7 @@ class Terms:
     credibility: float  # p
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """Indices (into the candidates) of owners who retrieve (in queue order) and who write off."""
 
     retrieve: np.ndarray
@@ -88,7 +87,8 @@ def decide(
         until_deadline = max(0.0, terms.deadline - terms.now)
         lose = worth + net_daily * until_deadline
         at_risk = terms.now + horizon > terms.deadline
-        wait[at_risk] = (1.0 - p) * wait[at_risk] + p * lose[at_risk]
+        if at_risk.any():
+            wait[at_risk] = (1.0 - p) * wait[at_risk] + p * lose[at_risk]
     alternative = np.minimum(wait, worth)
     # Retrieving costs a + b q for a processing wait of q days.
     a = retrieval_cost + paid * terms.fee_owed
