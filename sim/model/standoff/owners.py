@@ -93,7 +93,8 @@ def decide(
     # Retrieving costs a + b q for a processing wait of q days.
     a = retrieval_cost + paid * terms.fee_owed
     b = net_daily + paid * f
-    if float(b.min()) > 0:  # the usual case: waiting in the queue costs something every day
+    costly = float(b.min()) > 0
+    if costly:  # the usual case: waiting in the queue costs something every day
         tolerable = (alternative - a) / b
     else:
         positive = b > 0
@@ -107,7 +108,9 @@ def decide(
         # (1 - p)(a + b q) + p * lose, tolerable up to ``late``; before it, up to ``tolerable``.
         beyond = tolerable > until_deadline
         if beyond.any():
-            if p < 1.0:
+            if p < 1.0 and costly:  # (no division by zero)
+                late = (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
+            elif p < 1.0:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     late = (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
             else:
@@ -118,20 +121,20 @@ def decide(
     # Only owners who would wait at least for the first place in the queue are ranked.
     rate = terms.processing_per_day
     first = terms.backlog_days + 1.0 / rate
-    keen = np.flatnonzero(tolerable >= first)
+    keen = (tolerable >= first).nonzero()[0]
     if keen.size:
         order = keen[np.argsort(-tolerable[keen], kind="stable")]
         place = terms.backlog_days + np.arange(1.0, order.size + 1.0) / rate
         # The queue is a prefix: the first owner whose tolerance does not cover their place
         # stops it.
-        short = np.flatnonzero(tolerable[order] < place)
+        short = (tolerable[order] < place).nonzero()[0]
         retrieve = order[: short[0]] if short.size else order
     else:
         retrieve = keen
     rest = worth < wait
     if retrieve.size:
         rest[retrieve] = False
-    write_off = np.flatnonzero(rest)
+    write_off = rest.nonzero()[0]
     return Choice(retrieve=retrieve, write_off=write_off)
 
 
