@@ -33,7 +33,7 @@ class Scheme:
     lump_sum: float
     fee_share: float
     budget: float
-    groups: np.ndarray | None  # covered group indices (None: all)
+    groups: np.ndarray | None  # whether each group (by index) is covered (None: all are)
     enters_decisions: bool
 
     @classmethod
@@ -47,7 +47,7 @@ class Scheme:
         groups = (
             None
             if spec.groups is None
-            else np.array([group_names.index(g) for g in spec.groups], dtype=np.int64)
+            else np.array([name in spec.groups for name in group_names], dtype=bool)
         )
         return cls(
             start=start,
@@ -61,9 +61,10 @@ class Scheme:
         )
 
     def covers(self, group: np.ndarray) -> np.ndarray:
+        """Whether each truck of ``group`` (group indices) is covered."""
         if self.groups is None:
             return np.ones(group.size, dtype=bool)
-        return np.isin(group, self.groups)
+        return self.groups[group]
 
     def _parts(self, fleet: Fleet) -> tuple[np.ndarray, ...]:
         """(per-day start, per-day end, lump-sum day, fee refund day, fee refund) per truck."""

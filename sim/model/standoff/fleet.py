@@ -157,13 +157,20 @@ class Fleet:
 
     def carrier_cost_until(self, day: float) -> float:
         """Carriers' gross cost by ``day``: fees and retrieval costs paid, idle and
-        replacement costs, assets lost."""
+        replacement costs, assets lost (the sum of ``idle_cost_until`` and
+        ``replacement_cost_until`` with the others, worked out from one pass of segments:
+        a daily condition on the carriers' losses calls this every day)."""
+        idle_end, lease_start, lease_end, lease_rate = self._segments()
         paid = self.paid_at <= day
         lost = self.lost_at <= day
+        replaced = self.replaced_at <= day
         return (
             float(self.fee_paid_eur[paid].sum() + self.retrieval_cost_eur[paid].sum())
-            + self.idle_cost_until(day)
-            + self.replacement_cost_until(day)
+            + _interval_cost(self.idle_from, idle_end, self.idle_eur_per_day, day)
+            + (
+                float(self.replacement_cost_eur[replaced].sum())
+                + _interval_cost(lease_start, lease_end, lease_rate, day)
+            )
             + float(self.value_eur[lost].sum())
         )
 
@@ -190,7 +197,7 @@ class Fleet:
 
 def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: float) -> float:
     """sum_i rate_i * |[start_i, min(end_i, day))|."""
-    span = np.clip(np.minimum(end, day) - start, 0.0, None)
+    span = np.maximum(np.minimum(end, day) - start, 0.0)
     span[~np.isfinite(start)] = 0.0
     return float(rate @ span)
 
