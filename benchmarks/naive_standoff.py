@@ -82,8 +82,9 @@ from typing import Any, cast
 import numpy as np
 import simpy
 
+from sim.model.standoff.policies import holds  # what a condition means: input, not mechanism
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
-from sim.model.standoff.schema import Compensation, Condition, Policy, Scenario
+from sim.model.standoff.schema import Compensation, Policy, Scenario
 from sim.scenario.distributions import Dist
 from sim.seeding import Streams
 
@@ -1318,14 +1319,6 @@ class NaiveReplication:
             return float(self.retrieved)
         return self.net_loss_until(now)
 
-    @staticmethod
-    def holds(condition: Condition, value: float | None) -> bool:
-        if value is None:
-            return False
-        if condition.above is not None and not value > condition.above:
-            return False
-        return not (condition.below is not None and not value < condition.below)
-
     def policy(self, policy: Policy) -> Process:
         env = self.env
         if policy.day is not None:
@@ -1335,7 +1328,7 @@ class NaiveReplication:
         else:
             condition = policy.when
             assert condition is not None
-            while not self.holds(condition, self.metric(condition.metric)):
+            while not holds(condition, self.metric(condition.metric)):
                 if env.now + 1.0 >= self.horizon:
                     return
                 if self.hold_day is not None and not self.unresolved():

@@ -630,18 +630,14 @@ class Border:
                 choice = (pick[:, None] >= rows).sum(axis=1)
             choice = np.minimum(choice, count - 1)
         for index, queue in enumerate(self.checkpoints):
-            mine = np.flatnonzero(choice == index) if count > 1 else None
-            size = ids.size if mine is None else mine.size
-            if not size:
+            mine = np.flatnonzero(choice == index)
+            if not mine.size:
                 continue
             if draws is not None:
-                service = draws.service[index][ids if mine is None else ids[mine]]
+                service = draws.service[index][ids[mine]]
             else:
-                service = np.asarray(queue.service_days.sample(rng, size), dtype=float)
-            if mine is None:
-                queue.submit(ids, arrival, service)
-            else:
-                queue.submit(ids[mine], arrival[mine], service)
+                service = np.asarray(queue.service_days.sample(rng, mine.size), dtype=float)
+            queue.submit(ids[mine], arrival[mine], service)
 
     def exit_draws(self, rng: np.random.Generator, ids: np.ndarray, size: int) -> ExitDraws:
         """Each of ``ids`` (indices below ``size``) draws now its checkpoint pick and its

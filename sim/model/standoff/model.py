@@ -206,10 +206,6 @@ OUTCOMES: list[OutcomeSpec] = [
 SERIES = ["held", "queueing", "carrier_cost_eur", "retrieved"]
 
 
-def is_constant(dist: object) -> bool:
-    return isinstance(dist, Constant)
-
-
 class StandoffModel:
     """The built-in model of the Lithuania-Belarus truck standoff (see MODEL.md)."""
 
@@ -227,11 +223,13 @@ class StandoffModel:
             for path, info, dist in iter_params(scenario)
             if info.scope == "replication"
         ]
-        self.world_params = [(path, dist) for path, dist in params if not is_constant(dist)]
+        self.world_params = [
+            (path, dist) for path, dist in params if not isinstance(dist, Constant)
+        ]
         # (dist, value): keyed by id(dist) only in the replication, as a model sent to another
         # process holds copies of its distributions.
         self.world_constants = [
-            (dist, float(dist.ppf(0.5))) for _, dist in params if is_constant(dist)
+            (dist, float(dist.value)) for _, dist in params if isinstance(dist, Constant)
         ]
 
     def outcome_specs(self) -> list[OutcomeSpec]:
