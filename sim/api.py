@@ -34,7 +34,8 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from sim.errors import ARGUMENTS, InputError, Problem
-from sim.limits import MAX_REPLICATIONS, MAX_SEED, check_argument
+from sim.fmt import duration
+from sim.limits import MAX_REPLICATIONS, MAX_SEED, MAX_WORKERS, check_argument
 from sim.model.interface import Model, OutcomeSpec, Presentation, horizon_of, presentation_of
 from sim.model.registry import build_model, load_scenario
 from sim.results.metadata import outcome_specs_from_schema, presentation_from_schema
@@ -77,16 +78,15 @@ def _not_in_a_worker(function: str) -> None:
         )
 
 
-#: The most worker processes a run may ask for.
-MAX_WORKERS = 4096
-
-
 def _check_workers(workers: int | None, executor: object) -> None:
     """Bad ``workers`` or executor name: an :class:`InputError`, as on the command line."""
     if workers is not None:
         check_argument(workers, "workers", 1, MAX_WORKERS)
-    if isinstance(executor, str) and executor not in ("local", "dask"):
-        message = f"expected 'local' or 'dask' (or an executor object), got {executor!r}"
+    from sim.runner.executors import EXECUTORS
+
+    if isinstance(executor, str) and executor not in EXECUTORS:
+        names = " or ".join(repr(name) for name in EXECUTORS)
+        message = f"expected {names} (or an executor object), got {executor!r}"
         raise InputError([Problem(ARGUMENTS, 1, 1, "executor", message)])
 
 
@@ -146,6 +146,14 @@ class RunResult:
     def to_pandas(self) -> pd.DataFrame:
         """``runs`` as a pandas DataFrame (needs pandas)."""
         return self.runs.to_pandas()
+
+    def close(self) -> None:
+        """Remove the temporary folder of ``series_values`` now, rather than when the result is
+        garbage-collected (``series_values`` is then no longer readable; a saved folder keeps
+        the bands)."""
+        close = getattr(self.series_values, "close", None)
+        if callable(close):
+            close()
 
     def table(self) -> str:
         """The summary as the terminal table ``sim run`` prints."""
@@ -401,14 +409,6 @@ def _size(count: float) -> str:
     return f"{count:,.1f} TiB"  # pragma: no cover
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.1f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def plan_run(
     scenario_or_path: BaseModel | str | os.PathLike[str],
     replications: int | None = None,
@@ -429,7 +429,7 @@ def plan_run(
 
     from sim.results.summary import BAND_BLOCK_BYTES
     from sim.runner.adaptive import DEFAULT_MAX_FACTOR, parse_precision
-    from sim.runner.engine import chunk_ranges
+    from sim.runner.engine import effective_workers
     from sim.runner.replications import Session
 
     scenario, model = _run_model(scenario_or_path, replications, seed)
@@ -449,10 +449,7 @@ def plan_run(
     elif max_replications is not None:
         message = "only applies with --precision"
         raise InputError([Problem(ARGUMENTS, 1, 1, "--max-replications", message)])
-    used = workers if workers is not None else (os.cpu_count() or 1)
-    if used < 1:
-        raise ValueError(f"workers must be at least 1, not {used}")
-    used = min(used, len(chunk_ranges(total, used)))
+    used = effective_workers(workers, total)
     with Session(
         model,
         seed=root_seed,
@@ -489,7 +486,7 @@ def plan_run(
         + (f" (--precision: first batch {count:,})" if up_to else ""),
         f"timing run: {done:,} replication(s) in this process, "
         f"{per_replication * 1000:.3g} ms each",
-        f"estimated time: {most}about {_duration(seconds)}"
+        f"estimated time: {most}about {duration(seconds, decimals=1)}"
         + (" (plus a few seconds to start the workers)" if used > 1 else ""),
         f"estimated peak memory of this process: {most}about {_size(peak)} "
         f"({_size(base)} now, table {_size(table)}, daily bands {_size(block)}; "

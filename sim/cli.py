@@ -24,7 +24,15 @@ from typing import Any, NoReturn
 
 from sim import __version__
 from sim.errors import ARGUMENTS, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, Problem
-from sim.files import output_folder
+
+
+def _output_folder(value: str) -> Path:
+    """``--out`` (:func:`sim.files.output_folder`, imported when an argument is parsed: numpy
+    and pyarrow stay out of ``sim --help`` and ``sim --version``)."""
+    from sim.files import output_folder
+
+    return output_folder(value)
+
 
 EXIT_INTERRUPTED = 130
 #: Exit status after SIGTERM (128 + 15, what a shell reports for a process it killed).
@@ -136,7 +144,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser, folder: str) -> None:
     )
     parser.add_argument(
         "--out",
-        type=output_folder,
+        type=_output_folder,
         default=Path("results"),
         help=f"parent folder of the {folder} folder (default: results)",
     )
@@ -364,22 +372,19 @@ def _note_replaced(folder: Path) -> None:
 
 def _check_out(out: Path) -> None:
     """Refuse an --out that cannot become a folder before spending time on the runs."""
+    missing = []  # the folders to make, from ``out`` up
     existing = out
     while not existing.exists() and existing != existing.parent:
+        missing.append(existing)
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
-        if existing == out:
+        if not missing:
             message = f"{str(out)!r} is a file, not a folder"
         else:
             message = f"cannot create the folder {str(out)!r}: {str(existing)!r} is a file"
         raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)])
     # Try making it now (and undo that): a folder that cannot be made fails before the runs,
     # not after them, and a failed command still leaves nothing behind.
-    missing = []
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        missing.append(probe)
-        probe = probe.parent
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -389,7 +394,7 @@ def _check_out(out: Path) -> None:
         for folder in missing:
             with contextlib.suppress(OSError):
                 folder.rmdir()
-    if not os.access(probe if missing else out, os.W_OK | os.X_OK):
+    if not os.access(existing, os.W_OK | os.X_OK):
         message = f"cannot write into the folder {str(out)!r}: permission denied"
         raise InputError([Problem(ARGUMENTS, 1, 1, "--out", message)])
 
@@ -428,9 +433,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         precision_outcomes=args.precision_outcomes,
     )
     final_dir = result.save(args.out / result.name, command=["sim", *args.argv])
-    close = getattr(result.series_values, "close", None)
-    if callable(close):
-        close()  # the daily series' temporary folder: the folder keeps the bands
+    result.close()  # the daily series' temporary folder: the folder keeps the bands
     if not args.quiet:
         print(result.table())
     if result.precision is not None:

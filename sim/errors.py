@@ -12,6 +12,8 @@ line prints ``str(error)`` to stderr and exits with :data:`EXIT_BAD_INPUT`, with
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -79,3 +81,10 @@ class ReplicationError(Exception):
 
 class ModelImportError(Exception):
     """The ``model:`` of a scenario cannot be imported, or is not a callable (bad input)."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the choice closest to ``word`` (difflib, similarity at
+    least 0.6), else ``""``: the hint every message about a misspelt name ends with."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""

@@ -171,12 +171,12 @@ def fixed_formatter(unit: str = "", name: str = "", kind: str = "float") -> Call
     return format_value
 
 
-def duration(seconds: float) -> str:
-    """A rough duration: 45 s, 12 min, 2.5 h."""
+def duration(seconds: float, decimals: int = 0) -> str:
+    """A rough duration: 45 s, 12 min, 2.5 h (``decimals`` on seconds and minutes: 44.6 s)."""
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return f"{seconds:.{decimals}f} s"
     if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
+        return f"{seconds / 60:.{decimals}f} min"
     return f"{seconds / 3600:.1f} h"
 
 

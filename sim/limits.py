@@ -33,6 +33,9 @@ MAX_TRUCKS = 1_000_000
 """Most vehicles in a fleet (``fleet.trucks_in_belarus``: the whole support of its
 distribution); the model holds several arrays of this length per replication."""
 
+MAX_WORKERS = 4096
+"""Most worker processes of a run, sweep or calibration (``--workers``, ``workers=``)."""
+
 MAX_LANES = 10_000
 """Most lanes of one checkpoint."""
 

@@ -56,7 +56,6 @@ the settings (``peel_alpha``, ``paste_alpha``, ``min_support``, ``min_coverage``
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import math
 import os
@@ -70,7 +69,7 @@ import pyarrow as pa
 
 from sim.analysis.prim import peel_and_paste
 from sim.analysis.thresholds import float_values, succeeded, threshold_shares
-from sim.errors import InputError, Problem
+from sim.errors import InputError, Problem, did_you_mean
 from sim.files import read_schema, read_table
 from sim.fmt import significant
 from sim.results.summary import render_table
@@ -215,8 +214,7 @@ def load_cases(
     schema = read_schema(folder / "runs.parquet")
     outcomes = [name for name in schema.names if name not in RUN_COLUMNS and name not in keys]
     if outcome not in outcomes:
-        close = difflib.get_close_matches(outcome, outcomes, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(outcome, outcomes)
         known = ", ".join(outcomes)
         raise _argument("--outcome", f"unknown outcome '{outcome}'{hint} (outcomes: {known})")
     kind = schema.field(outcome).type

@@ -11,7 +11,6 @@ series of the base's model; a held-out name must be a target. Problems are repor
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.errors import InputError, Problem
+from sim.errors import InputError, Problem, did_you_mean
 from sim.limits import MAX_NAME_LENGTH, MAX_SEED
 from sim.scenario import Document, load_document, set_value, validate
 from sim.scenario.base import NAME_PATTERN, WholeNumber
@@ -128,11 +127,6 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     return loaded
 
 
-def _did_you_mean(name: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def check_calibration(loaded: LoadedCalibration) -> None:
     """Key paths, priors, targets and holdout checked against the base; InputError if not."""
     from sim.model import build_model
@@ -187,7 +181,7 @@ def check_calibration(loaded: LoadedCalibration) -> None:
                     document.problem(
                         ("targets", name, "series"),
                         f"'{target.series}' is not a series of the model (its series: {known})"
-                        f"{_did_you_mean(target.series, series)}",
+                        f"{did_you_mean(target.series, series)}",
                     )
                 )
             continue
@@ -200,7 +194,7 @@ def check_calibration(loaded: LoadedCalibration) -> None:
                 document.problem(
                     at,
                     f"'{outcome}' is not a numeric outcome of the model"
-                    f"{_did_you_mean(outcome, numeric)}",
+                    f"{did_you_mean(outcome, numeric)}",
                     value=target.outcome is not None,
                 )
             )
@@ -209,7 +203,7 @@ def check_calibration(loaded: LoadedCalibration) -> None:
             problems.append(
                 document.problem(
                     ("holdout", index),
-                    f"'{name}' is not a target{_did_you_mean(name, list(spec.targets))}",
+                    f"'{name}' is not a target{did_you_mean(name, list(spec.targets))}",
                 )
             )
     if not spec.fitted() and not problems:

@@ -46,7 +46,6 @@ process itself, which then dies with the status the model chose.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.machinery
 import math
@@ -61,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import ModelImportError, ReplicationError
+from sim.errors import ModelImportError, ReplicationError, did_you_mean
 from sim.model.interface import OutcomeSpec, ReplicationResult
 from sim.scenario.distributions import Constant, Dist
 from sim.scenario.user import NAME, RESERVED_OUTPUTS, UserScenario
@@ -198,8 +197,7 @@ def import_model(ref: str, folder: Path | None) -> UserFunction:
                 if not name.startswith("_")
                 and not isinstance(getattr(target, name, None), types.ModuleType)
             ]
-            close = difflib.get_close_matches(part, names, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(part, names)
             raise ModelImportError(f"'{path}' has no attribute '{part}'{hint}") from None
         except Exception as exc:  # a module-level __getattr__ that fails
             raise ModelImportError(

@@ -10,7 +10,7 @@ import math
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
@@ -148,6 +148,7 @@ _BANDS_SCHEMA = pa.schema(
 BAND_BLOCK_BYTES = 8 * 1024 * 1024
 
 
+@runtime_checkable
 class DayBlocks(Protocol):
     """Series read a block of days at a time (:class:`sim.runner.series.SeriesStore`)."""
 
@@ -206,7 +207,7 @@ def series_bands(
     """
     columns: dict[str, list[np.ndarray]] = {name: [] for name in _BANDS_SCHEMA.names}
     levels = [q for _, q in QUANTILES]
-    blocks = all(hasattr(series, attr) for attr in ("read_days", "shape", "has_nan"))
+    blocks = isinstance(series, DayBlocks)
     for name in series:
         if blocks:
             source: Any = series

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import sys
 import traceback
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -78,6 +79,15 @@ def chunk_ranges(total: int, workers: int = 1, *, size: int | None = None) -> li
     if size < 1:
         raise ValueError(f"chunks hold at least 1 run, not {size}")
     return [(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+def effective_workers(workers: int | None, total: int) -> int:
+    """Worker processes a run of ``total`` replications uses: ``workers`` (None: every core),
+    no more than it has chunks (:func:`chunk_ranges`)."""
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 1:
+        raise ValueError(f"workers must be at least 1, not {count}")
+    return min(count, len(chunk_ranges(total, count)))
 
 
 @dataclass(frozen=True)
@@ -386,17 +396,6 @@ class Engine:
                 yield index, result
                 if self.bar is not None:
                     self.bar.update(_runs_in(result))
-
-    def run_in_order(self, fn: Callable[[C], R], chunks: Sequence[C]) -> Iterator[R]:
-        """:meth:`map`'s results put back in chunk order."""
-        results: list[R | None] = [None] * len(chunks)
-        received = 0
-        for index, result in self.map(fn, chunks):
-            results[index] = result
-            received += 1
-        if received != len(chunks):  # pragma: no cover - an executor that lost chunks
-            raise RuntimeError("the executor did not return every chunk")
-        return iter(result for result in results if result is not None)
 
     def extend_to(self, total: int) -> None:
         """Tell the progress bar the work now goes to ``total`` runs."""

@@ -23,7 +23,6 @@ While the result lives the temporary folder takes the series' 11.7 KB per replic
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from sim.runner.engine import (
     Engine,
     check_specs,
     chunk_ranges,
+    effective_workers,
     outcome_array,
     progress_bar,
     runs_schema,
@@ -125,10 +125,7 @@ class Session:
         check_specs(self.specs, ("replication", "seed"))
         count = 1
         if not isinstance(executor, Executor):
-            count = workers if workers is not None else (os.cpu_count() or 1)
-            if count < 1:
-                raise ValueError(f"workers must be at least 1, not {count}")
-            count = min(count, len(chunk_ranges(total, count)))
+            count = effective_workers(workers, total)
         name = getattr(model, "name", None) or None
 
         def bar(total: int, initial: int) -> Any:

@@ -119,26 +119,15 @@ def _load_text(
 
     out_positions: dict[KeyPath, Position] = {(): positions[()]}
     out_values: dict[KeyPath, Position] = {(): values[()]}
-    merged = _deep_merge(
-        p_data, data, (), (p_positions, p_values), (positions, values), (out_positions, out_values)
+    merged = _merge_mappings(
+        p_data,
+        data,
+        ((), (), ()),
+        (p_positions, p_values),
+        (positions, values),
+        (out_positions, out_values),
     )
     return merged, out_positions, out_values, chain + p_chain
-
-
-def _deep_merge(
-    parent: dict[str, Any],
-    child: dict[str, Any],
-    prefix: KeyPath,
-    parent_pos: PositionMaps,
-    child_pos: PositionMaps,
-    out: PositionMaps,
-) -> dict[str, Any]:
-    """``child`` over ``parent``: mappings merge key by key; lists of entries that carry a key
-    (:data:`LIST_KEYS`) merge entry by entry; anything else is replaced.
-
-    A distribution mapping whose ``dist`` the child changes is replaced, not merged.
-    """
-    return _merge_mappings(parent, child, (prefix, prefix, prefix), parent_pos, child_pos, out)
 
 
 #: The keys that identify the entries of a list, tried in this order: when every entry of the
@@ -159,6 +148,12 @@ def _merge_mappings(
     child_pos: PositionMaps,
     out: PositionMaps,
 ) -> dict[str, Any]:
+    """``child`` over ``parent``: mappings merge key by key; lists of entries that carry a key
+    (:data:`LIST_KEYS`) merge entry by entry; anything else is replaced. ``paths`` are where
+    the two mappings and the result sit (key paths, for the positions of each value).
+
+    A distribution mapping whose ``dist`` the child changes is replaced, not merged.
+    """
     parent_at, child_at, out_at = paths
     result: dict[str, Any] = {}
     for key, parent_value in parent.items():

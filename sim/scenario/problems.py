@@ -7,14 +7,12 @@ means is read in :mod:`sim.scenario.pydantic_errors`; this module words and plac
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
 from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import InputError, Problem
+from sim.errors import InputError, Problem, did_you_mean
 from sim.scenario.loading import Document, KeyPath, format_key_path, show_value
 from sim.scenario.pydantic_errors import SchemaError, allowed_keys, schema_errors
 
@@ -23,11 +21,6 @@ __all__ = ["validate"]
 M = TypeVar("M", bound=BaseModel)
 
 _KEY_SHOWN = 40  # an unknown key is quoted up to this many characters (the file may be any YAML)
-
-
-def _hint(word: str, choices: Sequence[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 def _get(data: Any, key_path: KeyPath) -> Any:
@@ -61,7 +54,7 @@ def _problem(doc: Document, model_cls: type[BaseModel], error: SchemaError) -> P
         removed = getattr(model_cls, "REMOVED_KEYS", {}).get(
             ".".join(str(part) for part in key_path if not isinstance(part, int))
         )
-        hint = "" if removed else _hint(unknown, [n for n in allowed if n not in present])
+        hint = "" if removed else did_you_mean(unknown, [n for n in allowed if n not in present])
         if removed:
             message += f": {removed}"
         elif hint:
@@ -79,7 +72,7 @@ def _problem(doc: Document, model_cls: type[BaseModel], error: SchemaError) -> P
         if error.choices:
             choices = ", ".join(f"'{name}'" for name in error.choices)
             message = f"{show_value(error.tag)} is not one of {choices}"
-            message += _hint(error.tag, error.choices)
+            message += did_you_mean(error.tag, error.choices)
     elif error.kind == "expected_kinds":
         message = f"{error.message} (got {show_value(error.input)})"
     else:
@@ -89,7 +82,7 @@ def _problem(doc: Document, model_cls: type[BaseModel], error: SchemaError) -> P
         ):
             message += f" (got {show_value(error.input)})"
             if error.kind == "literal" and isinstance(error.input, str):
-                message += _hint(error.input, error.choices)
+                message += did_you_mean(error.input, error.choices)
     try:
         value = _get(doc.data, key_path)
     except (KeyError, IndexError, TypeError):

@@ -315,7 +315,7 @@ def time_assembly(prepared: Prepared, runs: int) -> float:
                 errors=result.errors[start:stop],
             )
             table = chunk_table(piece, design, schema, specs, spec.seed, replications)
-            work.write_chunk(count, start, stop, replications, table)
+            work.write_chunk(count, layout, table)
         work.verify(layout, schema)  # as a sweep checks its chunks before assembling them
         assemble(work, layout, final, schema, numeric, prepared.design.points)
         return (time.perf_counter() - started) / rows

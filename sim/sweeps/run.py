@@ -396,8 +396,9 @@ def run_sweep(
         done, verified = found.done, True
         rerun |= set(found.failed)
         resumed_runs = sum(chunks.runs_of(index) for index in done)
-        if notify is not None and found.describe(layout.count):
-            notify(f"resume: {found.describe(layout.count)}")
+        said = found.describe(layout.count)
+        if notify is not None and said:
+            notify(f"resume: {said}")
     for round_ in range(REPAIR_ROUNDS + 1):
         todo = chunks.without(done)
         if len(todo):
@@ -415,7 +416,7 @@ def run_sweep(
                     table = chunk_table(
                         result, design_arrow, schema, prepared.specs, spec.seed, spec.replications
                     )
-                    work.write_chunk(index, *layout.range_of(index), spec.replications, table)
+                    work.write_chunk(index, layout, table)
             verified = False
         if verified:
             break
@@ -423,13 +424,14 @@ def run_sweep(
         done, verified = found.done, True
         if len(done) == layout.count:
             break
-        if notify is not None and found.describe(layout.count):
-            notify(f"before assembly: {found.describe(layout.count)}")
+        said = found.describe(layout.count)
+        if notify is not None and said:
+            notify(f"before assembly: {said}")
         rerun |= set(found.failed)
         if round_ == REPAIR_ROUNDS:
             raise RuntimeError(
                 f"{layout.count - len(done)} chunk(s) in {work.parts} failed verification "
-                f"right after they were written ({found.describe(layout.count)}): is the disk "
+                f"right after they were written ({said}): is the disk "
                 "failing or is another program changing the folder?"
             )
     last_run = time.perf_counter()

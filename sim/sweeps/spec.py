@@ -12,7 +12,6 @@ long run rather than in its middle. The size of the design and the number of run
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.errors import InputError, Problem
+from sim.errors import InputError, Problem, did_you_mean
 from sim.limits import (
     MAX_MORRIS_LEVELS,
     MAX_NAME_LENGTH,
@@ -280,8 +279,7 @@ def key_paths(data: Any, prefix: str = "") -> list[str]:
 
 def key_path_hint(key: str, resolved: Any) -> str:
     """``; did you mean '...'?`` for a key path close to one of the scenario's, else ``''``."""
-    close = difflib.get_close_matches(key, key_paths(resolved), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return did_you_mean(key, key_paths(resolved))
 
 
 def check_parameters(loaded: LoadedSweep) -> None:
@@ -329,7 +327,6 @@ def check_parameters(loaded: LoadedSweep) -> None:
 
 
 def _check_outputs(loaded: LoadedSweep) -> list[Problem]:
-    import difflib
 
     from sim.model import build_model
 
@@ -341,8 +338,7 @@ def _check_outputs(loaded: LoadedSweep) -> list[Problem]:
     problems = []
     for index, output in enumerate(outputs):
         if output.outcome not in numeric:
-            close = difflib.get_close_matches(output.outcome, numeric, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(output.outcome, numeric)
             problems.append(
                 loaded.document.problem(
                     ("outputs", index), f"'{output.outcome}' is not a numeric outcome{hint}"

@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import InputError, Problem
+from sim.files import remove
 
 PARTS = "parts"
 FINGERPRINT = "fingerprint.json"
@@ -277,10 +278,12 @@ class WorkFolder:
     def record_path(self, index: int) -> Path:
         return self.parts / f"chunk-{index:07d}.json"
 
-    def write_chunk(
-        self, index: int, start: int, stop: int, replications: int, table: pa.Table
-    ) -> None:
-        """Write one chunk's rows (runs ``[start, stop)``), then its record, each atomically."""
+    def write_chunk(self, index: int, layout: ChunkLayout, table: pa.Table) -> None:
+        """Write chunk ``index``'s rows (:meth:`ChunkLayout.range_of`), then its record, each
+        atomically."""
+        expected = self._expected_record(index, layout)
+        if table.num_rows != expected["rows"]:
+            raise ValueError(f"chunk {index} has {table.num_rows} rows, not {expected['rows']}")
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
         data = sink.getvalue()
@@ -289,18 +292,7 @@ class WorkFolder:
         with temporary.open("wb") as handle:
             handle.write(data)
         os.replace(temporary, final)
-        record = {
-            "format": RECORD_FORMAT,
-            "chunk": index,
-            "start": start,
-            "stop": stop,
-            "rows": table.num_rows,
-            "replications": replications,
-            "first": list(divmod(start, replications)),
-            "last": list(divmod(stop - 1, replications)),
-            "bytes": data.size,
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
+        record = {**expected, "bytes": data.size, "sha256": hashlib.sha256(data).hexdigest()}
         final = self.record_path(index)
         temporary = final.with_name(f".{final.name}.tmp-{os.getpid()}")
         temporary.write_text(json.dumps(record, sort_keys=True))
@@ -374,10 +366,10 @@ class WorkFolder:
             if match and int(match.group(1)) < layout.count and entry.is_file():
                 indices.add(int(match.group(1)))
             elif entry.name.startswith(".chunk-") and ".tmp-" in entry.name:
-                _remove(Path(entry.path))  # a temporary file of a killed run
+                remove(Path(entry.path))  # a temporary file of a killed run
             else:
                 found.stray.append(entry.name)
-                _remove(Path(entry.path))
+                remove(Path(entry.path))
         found.stray.sort()
         for index in sorted(indices):
             reason = self.check_chunk(index, layout, schema)
@@ -385,8 +377,8 @@ class WorkFolder:
                 found.done.add(index)
             else:
                 found.failed[index] = reason
-                _remove(self.chunk_path(index))
-                _remove(self.record_path(index))
+                remove(self.chunk_path(index))
+                remove(self.record_path(index))
         return found
 
     def read_chunks(self, layout: ChunkLayout, schema: pa.Schema) -> Iterator[pa.Table]:
@@ -412,14 +404,6 @@ class WorkFolder:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _remove(path: Path) -> None:
-    """Remove a file or a folder, if it is there."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 QUANTILES = (("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95))
