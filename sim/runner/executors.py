@@ -238,17 +238,17 @@ class LocalProcessExecutor(Executor):
                 # Yield in chunk order among those done at once: deterministic and harmless.
                 for future in sorted(done, key=pending.__getitem__):
                     index = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        raise RuntimeError(
-                            "a worker process died while running the model (did the model "
-                            "call os._exit, crash the interpreter, or run out of memory? "
-                            "was it killed? From a Python script: workers import the script "
-                            "again, so calls such as sim.run belong under "
-                            '`if __name__ == "__main__":`)'
-                        ) from None
+                    result = future.result()
                     yield index, result
+        except BrokenProcessPool:
+            # From a result, or from submitting once a worker already died (the pool is broken).
+            raise RuntimeError(
+                "a worker process died while running the model (did the model "
+                "call os._exit, crash the interpreter, or run out of memory? "
+                "was it killed? From a Python script: workers import the script "
+                "again, so calls such as sim.run belong under "
+                '`if __name__ == "__main__":`)'
+            ) from None
         finally:
             for future in pending:
                 future.cancel()
