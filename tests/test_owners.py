@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from sim.model.standoff import owners
 from sim.model.standoff.owners import Terms, decide, replaces
 
 
@@ -122,3 +123,46 @@ def test_the_first_owner_in_the_queue_counts_the_wait_for_processing() -> None:
     # (P = 1): asked for now, the truck is processed in 1 day, costing 100 + 320 * 1 = 420 >
     # 260: q* = (260 - 100) / 320 = 0.5 < place 1, so the owner writes off.
     assert choose(terms(), w=[260]) == ([], [0])
+
+
+def test_the_compiled_review_is_the_rule_as_written() -> None:
+    """``owners.review`` runs compiled (numba); its Python source, run as Python, must give
+    the same choices, processing days and replacements to the last bit, on owners drawn to
+    cover every branch: some believe a deadline, some are paid more than waiting costs (b <=
+    0), some retrieve, some write off, some replace."""
+    rng = np.random.default_rng(7)
+    seen = np.zeros(3, dtype=int)
+    for case in range(40):
+        size = int(rng.integers(1, 400))
+        wait = owners.waiting_table(
+            expected=rng.uniform(-20, 200, size),
+            idle=rng.uniform(50, 400, size),
+            substitute=rng.uniform(20, 300, size),
+            replacement_cost=rng.uniform(0, 40_000, size),
+            worth=rng.uniform(500, 90_000, size),
+            retrieval=rng.uniform(50, 2_000, size),
+        )
+        compensated = case % 3 == 0
+        per_day = rng.uniform(0, 500, size) if compensated else np.empty(0)
+        share = rng.uniform(0, 1, size) if compensated else np.empty(0)
+        believed = case % 2 == 0
+        args = (
+            float(rng.uniform(0, 100)),  # now
+            float(rng.uniform(0, 5_000)),  # fee owed
+            float(rng.uniform(0, 150)),  # fee a day
+            float(rng.uniform(0, 30)),  # backlog
+            float(rng.uniform(0.5, 40)),  # processing a day
+            float(rng.uniform(0, 1)),  # expected discount
+            float(rng.uniform(0, 200)) if believed else math.inf,  # deadline
+            float(rng.choice([0.3, 1.0])) if believed else 0.0,  # credibility
+        )
+        tail = (float(rng.uniform(-10, 10)), float(rng.uniform(0, 300)), per_day, share, 5.0)
+        compiled_wait = wait.copy()
+        compiled = owners.review(*args, compiled_wait, *tail)
+        python_wait = wait.copy()
+        interpreted = owners.review.py_func(*args, python_wait, *tail)
+        for got, want in zip(compiled, interpreted, strict=True):
+            assert np.array_equal(got, want), case
+        assert np.array_equal(compiled_wait, python_wait)
+        seen += np.array([compiled[0].size, compiled[1].size, compiled[3].sum()]) > 0
+    assert seen.all(), "the cases must include retrievals, write-offs and replacements"

@@ -34,6 +34,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 
 class Terms(NamedTuple):
@@ -66,76 +67,192 @@ def decide(
     compensation_per_day: np.ndarray | float,
     fee_refund_share: np.ndarray | float,
 ) -> Choice:
-    """Each candidate owner's choice (arrays have one entry per candidate).
+    """Each candidate owner's choice (arrays have one entry per candidate)."""
+    size = np.asarray(worth).size
 
-    (Written for speed, called at every decision point for every waiting owner: scalars are
-    combined before they meet the arrays, and a believed deadline or an owner who pays nothing
-    to wait in the queue takes its branch only when it occurs.)"""
-    f = terms.fee_per_day
-    paid = 1.0 - fee_refund_share  # the share of fees the owner bears
-    if isinstance(compensation_per_day, float) and compensation_per_day == 0.0:
-        net_daily = daily_cost
-    else:
-        net_daily = daily_cost - compensation_per_day
-    discounted = paid * (1.0 - terms.expected_discount)
-    horizon = np.maximum(expected_days, 0.0)
-    wait = horizon * (discounted * f + net_daily)
-    wait += retrieval_cost + discounted * terms.fee_owed
-    believed = terms.credibility > 0 and math.isfinite(terms.deadline)
-    if believed:
-        p = terms.credibility
-        until_deadline = max(0.0, terms.deadline - terms.now)
-        lose = worth + net_daily * until_deadline
-        at_risk = terms.now + horizon > terms.deadline
-        if at_risk.any():
-            wait[at_risk] = (1.0 - p) * wait[at_risk] + p * lose[at_risk]
-    alternative = np.minimum(wait, worth)
-    # Retrieving costs a + b q for a processing wait of q days.
-    a = retrieval_cost + paid * terms.fee_owed
-    b = net_daily + paid * f
-    costly = float(b.min()) > 0
-    if costly:  # the usual case: waiting in the queue costs something every day
-        tolerable = (alternative - a) / b
-    else:
-        positive = b > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tolerable = np.where(
-                positive, (alternative - a) / b, np.where(a <= alternative, np.inf, -np.inf)
-            )
-    if believed:
-        # A place in Belarus's queue after a deadline the owner believes is worth less: with
-        # probability p the truck is confiscated first. Beyond the deadline retrieving costs
-        # (1 - p)(a + b q) + p * lose, tolerable up to ``late``; before it, up to ``tolerable``.
-        beyond = tolerable > until_deadline
-        if beyond.any():
-            if p < 1.0 and costly:  # (no division by zero)
-                late = (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
-            elif p < 1.0:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    late = (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
-            else:
-                late = np.full(tolerable.size, -np.inf)
-            tolerable[beyond] = np.maximum(
-                until_deadline, np.minimum(tolerable[beyond], late[beyond])
-            )
-    # Only owners who would wait at least for the first place in the queue are ranked.
-    rate = terms.processing_per_day
-    first = terms.backlog_days + 1.0 / rate
-    keen = (tolerable >= first).nonzero()[0]
-    if keen.size:
-        order = keen[np.argsort(-tolerable[keen], kind="stable")]
-        place = terms.backlog_days + np.arange(1.0, order.size + 1.0) / rate
-        # The queue is a prefix: the first owner whose tolerance does not cover their place
-        # stops it.
-        short = (tolerable[order] < place).nonzero()[0]
-        retrieve = order[: short[0]] if short.size else order
-    else:
-        retrieve = keen
-    rest = worth < wait
-    if retrieve.size:
-        rest[retrieve] = False
-    write_off = rest.nonzero()[0]
+    def column(values: np.ndarray | float) -> np.ndarray:
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=float), size))
+
+    # Owners who cannot replace their truck (no saving, an infinite cost).
+    wait = waiting_table(
+        expected=column(expected_days),
+        idle=column(daily_cost),
+        substitute=column(daily_cost),
+        replacement_cost=np.full(size, math.inf),
+        worth=column(worth),
+        retrieval=column(retrieval_cost),
+    )
+    retrieve, write_off, _, _, _ = review(
+        *terms,
+        wait,
+        0.0,
+        math.inf,
+        column(compensation_per_day),
+        column(fee_refund_share),
+        terms.now + terms.backlog_days,
+    )
     return Choice(retrieve=retrieve, write_off=write_off)
+
+
+# Rows of the table of waiting owners ``review`` reads (one column per owner): the release they
+# expect (days from the hold), their daily cost (idle, or the substitute's once replaced), the
+# substitute's daily cost, the saving a day of replacing (idle - substitute), the replacement's
+# one-off cost (+inf once replaced: an owner replaces once), the truck's worth to them, and the
+# driver and paperwork of a retrieval.
+EXPECTED, DAILY, SUBSTITUTE, SAVING, SWAP_COST, WORTH, RETRIEVAL = range(7)
+
+
+def waiting_table(
+    expected: np.ndarray,
+    idle: np.ndarray,
+    substitute: np.ndarray,
+    replacement_cost: np.ndarray,
+    worth: np.ndarray,
+    retrieval: np.ndarray,
+) -> np.ndarray:
+    """The table ``review`` reads for owners who have not replaced their truck yet."""
+    table = np.empty((7, expected.size))
+    table[EXPECTED] = expected
+    table[DAILY] = idle
+    table[SUBSTITUTE] = substitute
+    table[SAVING] = idle - substitute
+    table[SWAP_COST] = replacement_cost
+    table[WORTH] = worth
+    table[RETRIEVAL] = retrieval
+    return table
+
+
+@njit(cache=True, error_model="numpy")
+def _nan_max(a: float, b: float) -> float:  # np.maximum for two floats (NaN propagates)
+    if a != a or b != b:
+        return math.nan
+    return a if a >= b else b
+
+
+@njit(cache=True, error_model="numpy")
+def _nan_min(a: float, b: float) -> float:  # np.minimum for two floats
+    if a != a or b != b:
+        return math.nan
+    return a if a <= b else b
+
+
+@njit(cache=True, error_model="numpy")
+def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    now: float,
+    fee_owed: float,
+    f: float,
+    backlog: float,
+    rate: float,
+    expected_discount: float,
+    deadline: float,
+    p: float,
+    wait: np.ndarray,
+    shift: float,
+    cap: float,
+    compensation_per_day: np.ndarray,
+    fee_refund_share: np.ndarray,
+    server_free: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A decision point for the waiting owners in ``wait`` (rows EXPECTED... above), on
+    ``Terms`` (in its order; passed one by one: numba takes floats faster than a tuple).
+
+    Each owner expects the release ``wait[EXPECTED] + shift`` days after the hold, at most
+    ``cap`` days from now, and takes the cheapest choice (module docstring); Belarus's
+    processing is free from ``server_free`` on. Compensation and the refunded fee share are one
+    per owner, or empty arrays for none. Owners who replace their truck have it recorded in
+    ``wait`` (their daily cost becomes the substitute's, and they cannot replace again).
+
+    Returns (retrieve, write_off, processed_at, replaced, keep): indices of the owners who ask
+    for their truck, in queue order, and of those who write it off; the day Belarus will
+    process each request; which owners replace their truck now; and which still wait.
+
+    Compiled with numba: a loop per owner, in the same arithmetic as the formulas above (the
+    results are the same to the last bit as numpy's array expressions of them).
+    """
+    size = wait.shape[1]
+    paying = fee_refund_share.size > 0
+    compensated = compensation_per_day.size > 0
+    believed = p > 0 and math.isfinite(deadline)
+    until_deadline = max(0.0, deadline - now)
+    expected = np.empty(size)
+    cost_of_waiting = np.empty(size)
+    a = np.empty(size)
+    b = np.empty(size)
+    lose = np.empty(size)
+    b_min = math.inf
+    b_nan = False
+    for i in range(size):
+        paid = 1.0 - fee_refund_share[i] if paying else 1.0
+        net_daily = wait[DAILY, i] - compensation_per_day[i] if compensated else wait[DAILY, i]
+        discounted = paid * (1.0 - expected_discount)
+        days = _nan_min(wait[EXPECTED, i] + shift, cap)
+        expected[i] = days
+        horizon = _nan_max(days, 0.0)
+        cost = horizon * (discounted * f + net_daily)
+        cost += wait[RETRIEVAL, i] + discounted * fee_owed
+        if believed:
+            lose[i] = wait[WORTH, i] + net_daily * until_deadline
+            if now + horizon > deadline:
+                cost = (1.0 - p) * cost + p * lose[i]
+        cost_of_waiting[i] = cost
+        # Retrieving costs a + b q for a processing wait of q days.
+        a[i] = wait[RETRIEVAL, i] + paid * fee_owed
+        b[i] = net_daily + paid * f
+        if b[i] != b[i]:
+            b_nan = True
+        elif b[i] < b_min:
+            b_min = b[i]
+    # The usual case: waiting in the queue costs every owner something every day.
+    costly = not b_nan and b_min > 0
+    tolerable = np.empty(size)
+    for i in range(size):
+        alternative = _nan_min(cost_of_waiting[i], wait[WORTH, i])
+        if costly or b[i] > 0:
+            days = (alternative - a[i]) / b[i]
+        else:
+            days = math.inf if a[i] <= alternative else -math.inf
+        if believed and days > until_deadline:
+            # A place in Belarus's queue after a deadline the owner believes is worth less:
+            # with probability p the truck is confiscated first. Beyond the deadline
+            # retrieving costs (1 - p)(a + b q) + p * lose, tolerable up to ``late``.
+            if p < 1.0:
+                late = (alternative - p * lose[i] - (1.0 - p) * a[i]) / ((1.0 - p) * b[i])
+            else:
+                late = -math.inf
+            days = _nan_max(until_deadline, _nan_min(days, late))
+        tolerable[i] = days
+    # Only owners who would wait at least for the first place in the queue are ranked, most
+    # tolerant first (ties in their order); the queue is a prefix: the first owner whose
+    # tolerance does not cover their place stops it.
+    first = backlog + 1.0 / rate
+    keen = np.flatnonzero(tolerable >= first)
+    order = keen[np.argsort(-tolerable[keen], kind="mergesort")]
+    count = order.size
+    for j in range(order.size):
+        if tolerable[order[j]] < backlog + (j + 1.0) / rate:
+            count = j
+            break
+    retrieve = order[:count].copy()
+    start = max(now, server_free)
+    processed_at = np.empty(count)
+    keep = np.ones(size, dtype=np.bool_)
+    without = expected  # the days each owner expects to be without the truck
+    for j in range(count):
+        processed_at[j] = start + (j + 1.0) / rate
+        keep[retrieve[j]] = False
+        without[retrieve[j]] = processed_at[j] - now
+    # Those who do not retrieve write off if that is cheaper than waiting; the others replace
+    # their truck when the saving over the days without it pays for the substitute.
+    lost = keep & (wait[WORTH] < cost_of_waiting)
+    replaced = np.zeros(size, dtype=np.bool_)
+    for i in range(size):
+        if lost[i]:
+            keep[i] = False
+        elif wait[SAVING, i] * _nan_max(without[i], 0.0) > wait[SWAP_COST, i]:
+            replaced[i] = True
+            wait[DAILY, i] = wait[SUBSTITUTE, i]
+            wait[SWAP_COST, i] = math.inf
+    return retrieve, np.flatnonzero(lost), processed_at, replaced, keep
 
 
 def replaces(
@@ -145,12 +262,4 @@ def replaces(
     days_without: np.ndarray,
 ) -> np.ndarray:
     """Which owners replace their truck, given the days they expect to be without it."""
-    return replaces_now(idle_per_day - substitute_per_day, replacement_cost, days_without)
-
-
-def replaces_now(
-    saving_per_day: np.ndarray, replacement_cost: np.ndarray, days_without: np.ndarray
-) -> np.ndarray:
-    """:func:`replaces` with the daily saving (idle - substitute) already computed; an owner
-    who has replaced has a cost of +inf."""
-    return saving_per_day * np.maximum(days_without, 0.0) > replacement_cost
+    return (idle_per_day - substitute_per_day) * np.maximum(days_without, 0.0) > replacement_cost

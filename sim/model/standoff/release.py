@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sim.model.standoff import owners
 from sim.model.standoff.border import Border, ExitDraws
 from sim.model.standoff.compensation import Compensations
 from sim.model.standoff.fleet import (
@@ -33,17 +34,11 @@ from sim.model.standoff.fleet import (
     ramp_sum,
     step_sum,
 )
-from sim.model.standoff.owners import Terms, decide, replaces_now
+from sim.model.standoff.owners import Terms
 from sim.model.standoff.schema import Compensation, Scenario
 
 INF = math.inf
-
-# Rows of ``Detention._wait``, what each waiting owner weighs (one column per owner): the
-# release they expect (days from the hold), their daily cost (idle, or the substitute's once
-# replaced), the substitute's daily cost, the saving a day of replacing (idle - substitute),
-# the replacement's one-off cost (+inf once replaced: an owner replaces once), the truck's
-# worth to them, and the driver and paperwork of a retrieval.
-EXPECTED, DAILY, SUBSTITUTE, SAVING, SWAP_COST, WORTH, RETRIEVAL = range(7)
+NONE = np.empty(0)  # no compensation in owners.review
 
 
 class FeeSchedule:
@@ -124,7 +119,7 @@ class Detention:
         self.announced_deadlines: list[float] = []
         # Belarus's processing queue: requests in processing order, and when each is due.
         # Owners with a truck on the lots who have not asked for it yet, and what they weigh
-        # (rows EXPECTED... above).
+        # (``owners.waiting_table``).
         self._wait_ids = np.empty(0, dtype=np.int64)
         self._wait_group = np.empty(0, dtype=np.int64)
         self._wait = np.empty((7, 0))
@@ -240,18 +235,13 @@ class Detention:
         self._exit_draws = self.border.exit_draws(self.checkpoint_rng, held, fleet.size)
         self._wait_ids = held
         self._wait_group = fleet.group[held]
-        idle = fleet.idle_eur_per_day[held]
-        substitute = fleet.replacement_eur_per_day[held]
-        self._wait = np.array(
-            (
-                fleet.expected_release_days[held],
-                idle,
-                substitute,
-                idle - substitute,
-                fleet.replacement_cost_eur[held],
-                fleet.worth_eur[held],
-                fleet.retrieval_cost_draw_eur[held],
-            )
+        self._wait = owners.waiting_table(
+            expected=fleet.expected_release_days[held],
+            idle=fleet.idle_eur_per_day[held],
+            substitute=fleet.replacement_eur_per_day[held],
+            replacement_cost=fleet.replacement_cost_eur[held],
+            worth=fleet.worth_eur[held],
+            retrieval=fleet.retrieval_cost_draw_eur[held],
         )
         self._server_free = now
         spec = self.pending_compensation or self.scenario.compensation
@@ -271,12 +261,7 @@ class Detention:
         ids = self._wait_ids
         if ids.size == 0:
             return
-        wait = self._wait
         waited = now - self.hold_day  # type: ignore[operator]
-        expected = np.minimum(
-            wait[EXPECTED] + (self.pessimism * waited + self.belief_shift),
-            max(0.0, self.belief_cap_day - now),
-        )
         if self.compensations.reads_records(now):
             self.apply_processing(now)  # a budget: what was paid so far counts every retrieval
         per_day, share = self.compensations.terms_for(now, self._wait_group, fleet)
@@ -290,46 +275,31 @@ class Detention:
             deadline=self.believed_deadline(now),
             credibility=self.credibility,
         )
-        choice = decide(
-            terms,
-            worth=wait[WORTH],
-            daily_cost=wait[DAILY],
-            retrieval_cost=wait[RETRIEVAL],
-            expected_days=expected,
-            compensation_per_day=per_day,
-            fee_refund_share=share,
+        retrieve, write_off, processed_at, replaced, keep = owners.review(
+            *terms,
+            self._wait,
+            self.pessimism * waited + self.belief_shift,
+            max(0.0, self.belief_cap_day - now),
+            NONE if isinstance(per_day, float) else per_day,
+            NONE if isinstance(share, float) else share,
+            self._server_free,
         )
-        write_off, retrieve = choice.write_off, choice.retrieve
         if write_off.size:
             self._lose(ids[write_off], now, ABANDONED)
-        # Then replacement, against the days each owner now expects to be without the truck:
-        # its place in Belarus's queue for an owner who asked, the release for one who waits.
-        without = expected  # (decide is done with it)
         if retrieve.size:
-            at = self._request(ids[retrieve], now)
-            without[retrieve] = at - now
-        swap = replaces_now(wait[SAVING], wait[SWAP_COST], without)
-        if write_off.size:
-            swap[write_off] = False
-        if swap.any():
-            wait[DAILY, swap] = wait[SUBSTITUTE, swap]
-            wait[SWAP_COST, swap] = INF
-            fleet.replaced_at[ids[swap]] = now
+            self._request(ids[retrieve], now, processed_at)
+        if replaced.any():
+            fleet.replaced_at[ids[replaced]] = now
         if write_off.size == 0 and retrieve.size == 0:
             return
-        keep = np.ones(ids.size, dtype=bool)
-        keep[write_off] = False
-        keep[retrieve] = False
-        self._wait = wait.compress(keep, axis=1)
+        self._wait = self._wait.compress(keep, axis=1)
         self._wait_ids = ids[keep]
         self._wait_group = self._wait_group[keep]
 
-    def _request(self, ids: np.ndarray, now: float) -> np.ndarray:
-        """Owners ask Belarus to process ``ids`` (in this order) from ``now``; returns when
-        each will be processed."""
+    def _request(self, ids: np.ndarray, now: float, at: np.ndarray) -> None:
+        """Owners ask Belarus to process ``ids`` (in this order) from ``now``, each done at
+        ``at`` (in order, from when the processing is free)."""
         self.fleet.requested_at[ids] = now
-        start = max(now, self._server_free)
-        at = start + (np.arange(ids.size) + 1.0) / self.processing_per_day
         self._server_free = float(at[-1])
         # Requests processed by now but not applied yet stay (they are applied in order later)
         # and are not part of the backlog.
@@ -340,7 +310,6 @@ class Detention:
             self.backlog_peak, int(self._queue_ids.size) - (due - self._queue_next)
         )
         self._queue_next = 0
-        return at
 
     def apply_processing(self, now: float) -> None:
         """Process, in order, every request due by ``now``: the owner pays the fee owed then
