@@ -7,6 +7,7 @@ directional test through the whole model.
 
 from __future__ import annotations
 
+import heapq
 import math
 from pathlib import Path
 
@@ -396,17 +397,34 @@ def _busy_border_trace(seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
     return [queue.started() for queue in border.checkpoints]
 
 
-def test_bulk_starts_match_the_heap_loop_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Trucks that find a lane free are started in bulk; the result must be bit-identical to
-    starting every truck through the heap, with background, closures and partial capacity."""
-    bulk = _busy_border_trace(5)
-    monkeypatch.setattr(border_module, "BULK_MIN_TRUCKS", 10**9)
-    loop = _busy_border_trace(5)
-    for (ids_b, start_b, end_b), (ids_l, start_l, end_l) in zip(bulk, loop, strict=True):
-        assert ids_b.size > 1000
-        assert np.array_equal(ids_b, ids_l)
-        assert np.array_equal(start_b, start_l)
-        assert np.array_equal(end_b, end_l)
+def _heap_serve(
+    free_at: np.ndarray, ready: np.ndarray, service: np.ndarray, until: float
+) -> np.ndarray:
+    """``border.serve`` as the plain rule: each truck takes the lane free first (heapq)."""
+    lanes = free_at.tolist()
+    heapq.heapify(lanes)
+    starts = []
+    for a, s in zip(ready.tolist(), service.tolist(), strict=True):
+        begin = max(a, lanes[0])
+        if begin >= until:
+            break
+        heapq.heapreplace(lanes, begin + s)
+        starts.append(begin)
+    free_at[:] = sorted(lanes)
+    return np.asarray(starts, dtype=float)
+
+
+def test_compiled_lanes_match_the_plain_heap_rule_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoint lanes are served by a compiled loop (numba); the starts must be bit-identical
+    to the plain heapq rule, with background, closures and partial capacity."""
+    compiled = _busy_border_trace(5)
+    monkeypatch.setattr(border_module, "serve", _heap_serve)
+    plain = _busy_border_trace(5)
+    for (ids_c, start_c, end_c), (ids_p, start_p, end_p) in zip(compiled, plain, strict=True):
+        assert ids_c.size > 1000
+        assert np.array_equal(ids_c, ids_p)
+        assert np.array_equal(start_c, start_p)
+        assert np.array_equal(end_c, end_p)
 
 
 def test_a_second_closure_in_the_reopening_window_counts_from_its_first_instant() -> None:

@@ -13,7 +13,8 @@ started.
 The standoff's trucks are discrete: they are submitted in batches with their arrival and
 service times, and ``advance(t)`` starts, in arrival order, every truck that can start before
 ``t``. The lanes are a heap of the times each becomes free, so a truck costs one heap operation
-instead of a SimPy process: this is where the engine gets its speed.
+(in a loop compiled with numba, ``serve``) instead of a SimPy process: this is where the engine
+gets its speed.
 
 Background traffic (other carriers, Lithuanian trucks on normal trips) is a deterministic fluid,
 so it costs no per-vehicle work. It arrives at ``background_trucks_per_day`` while the border is
@@ -40,12 +41,12 @@ queueing of its own below saturation); and its demand does not react to the queu
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
 from sim.model.standoff.schema import Closure as ClosureSpec
@@ -65,29 +66,41 @@ def open_lanes_for(capacity_lanes: float) -> int:
     return max(1, math.ceil(capacity_lanes - LANE_TOLERANCE))
 
 
-BULK_MIN_TRUCKS = 24  # below this many trucks, the heap loop is cheaper than the bulk check
+@njit(cache=True)
+def serve(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    free_at: np.ndarray, ready: np.ndarray, service: np.ndarray, until: float
+) -> np.ndarray:
+    """Start, in FIFO order, trucks ready at ``ready`` (nondecreasing) with services
+    ``service`` on lanes that become free at ``free_at`` (a binary min-heap, updated), up to
+    the first that cannot start before ``until``; returns their start times.
 
-
-def _unqueued_prefix(
-    free_at: list[float], ready: np.ndarray, service: np.ndarray, until: float
-) -> int:
-    """How many leading trucks (ready in nondecreasing order) find a lane free when ready and
-    start before ``until``: for those, FIFO starts are the ready times.
-
-    Truck i waits iff every lane is busy at its ready time r_i: lanes busy from before (free
-    after r_i) plus earlier trucks still in service, i - #{j: r_j + s_j <= r_i} when every
-    service is positive and the earlier trucks all started when ready (which holds up to the
-    first truck that waits).
+    Each truck takes the lane free first (the heap's root) at max(ready, root) and keeps it
+    for its service. Compiled with numba: one heap operation per truck, no Python per truck.
     """
-    count = ready.size
-    if count < BULK_MIN_TRUCKS or not float(service.min()) > 0:
-        return 0
-    lanes = len(free_at)
-    busy_before = lanes - np.searchsorted(np.sort(np.asarray(free_at)), ready, side="right")
-    done = np.searchsorted(np.sort(ready + service), ready, side="right")
-    waits = busy_before + np.arange(count) - done >= lanes
-    prefix = int(np.argmax(waits)) if waits.any() else count
-    return min(prefix, int(np.searchsorted(ready, until, side="left")))
+    lanes = free_at.size
+    starts = np.empty(ready.size)
+    count = 0
+    for i in range(ready.size):
+        begin = max(ready[i], free_at[0])
+        if begin >= until:
+            break
+        starts[count] = begin
+        count += 1
+        # Replace the root by the lane's new free time and sift it down.
+        value = begin + service[i]
+        at = 0
+        while True:
+            child = 2 * at + 1
+            if child >= lanes:
+                break
+            if child + 1 < lanes and free_at[child + 1] < free_at[child]:
+                child += 1
+            if free_at[child] >= value:
+                break
+            free_at[at] = free_at[child]
+            at = child
+        free_at[at] = value
+    return starts[:count]
 
 
 class CheckpointQueue:
@@ -116,7 +129,7 @@ class CheckpointQueue:
         self.capacity_lanes = float(lanes)
         self.open_lanes = lanes
         self._lane_stretch = 1.0  # open lanes / lanes' worth
-        self._free_at: list[float] = [0.0] * lanes  # heap of the times open lanes become free
+        self._free_at = np.zeros(lanes)  # when each open lane is free: a min-heap (``serve``)
         # Submitted trucks not yet started, sorted by arrival (stable: FIFO for ties), with the
         # cumulative background arrived before each (set once it has arrived; 0 = none ahead).
         self._pend_ids = np.empty(0, dtype=np.int64)
@@ -340,31 +353,12 @@ class CheckpointQueue:
             service = self._pend_service[first:last]
             if stretch != 1.0:
                 service = service * stretch
-            # Trucks that find a lane free start on arrival: in bulk, without the heap.
-            skip = _unqueued_prefix(self._free_at, ready, service, until)
-            if skip:
-                ends = ready[:skip] + service[:skip]
-                lanes = self.open_lanes
-                both = np.concatenate((np.asarray(self._free_at), ends))
-                # A lane is always taken from the one free first, and the heap's minimum never
-                # falls: the lanes' free times are the largest ``lanes`` of all of them.
-                self._free_at = np.partition(both, both.size - lanes)[-lanes:].tolist()
-                heapq.heapify(self._free_at)
-            free_at = self._free_at
-            starts: list[float] = ready[:skip].tolist()
-            # The hot loop: one heap operation per truck.
-            for a, s in zip(ready[skip:].tolist(), service[skip:].tolist(), strict=True):
-                lane_free = free_at[0]
-                begin = a if a > lane_free else lane_free
-                if begin >= until:
-                    break
-                heapq.heapreplace(free_at, begin + s)
-                starts.append(begin)
-            count = len(starts)
+            starts = serve(self._free_at, ready, service, until)
+            count = starts.size
             if count:
                 i = first + count
                 self.started_ids.append(self._pend_ids[first:i])
-                self.started_at.append(np.asarray(starts))
+                self.started_at.append(starts)
                 self.started_arrival.append(arrival[first:i])
                 self.started_service.append(service[:count])
                 self._next = i
@@ -377,12 +371,13 @@ class CheckpointQueue:
         self.advance(now)
         lanes = open_lanes_for(capacity_lanes)
         if lanes != self.open_lanes:
+            # Keep the lanes that free up first (a closing lane finishes its current truck), or
+            # open new ones free now; a sorted array is a min-heap.
             if lanes < self.open_lanes:
-                # Keep the lanes that free up first; a closing lane finishes its current truck.
-                self._free_at = sorted(self._free_at)[:lanes]
+                self._free_at = np.sort(self._free_at)[:lanes]
             else:
-                self._free_at = self._free_at + [now] * (lanes - self.open_lanes)
-            heapq.heapify(self._free_at)
+                added = np.full(lanes - self.open_lanes, now)
+                self._free_at = np.sort(np.concatenate((self._free_at, added)))
             self.open_lanes = lanes
         self.capacity_lanes = max(0.0, float(capacity_lanes)) if lanes else 0.0
         self._lane_stretch = lanes / self.capacity_lanes if lanes else 1.0
