@@ -221,17 +221,26 @@ def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JI
                 late = -math.inf
             days = _nan_max(until_deadline, _nan_min(days, late))
         tolerable[i] = days
-    # Only owners who would wait at least for the first place in the queue are ranked, most
-    # tolerant first (ties in their order); the queue is a prefix: the first owner whose
-    # tolerance does not cover their place stops it.
-    first = backlog + 1.0 / rate
-    keen = np.flatnonzero(tolerable >= first)
+    # The queue is a prefix of the owners ranked most tolerant first (ties in their order): the
+    # first owner whose tolerance does not cover their place stops it. Its length is the
+    # largest m such that at least m owners tolerate place m (true up to m, false after:
+    # tolerances fall as places rise), found by bisection; only the owners who tolerate place
+    # m are then ranked.
+    keen = np.flatnonzero(tolerable >= backlog + 1.0 / rate)
+    values = tolerable[keen]
+    count, high = 0, keen.size
+    while count < high:
+        middle = (count + high + 1) // 2
+        place = backlog + middle / rate
+        tolerating = 0
+        for value in values:
+            tolerating += value >= place
+        if tolerating >= middle:
+            count = middle
+        else:
+            high = middle - 1
+    keen = keen[values >= backlog + count / rate] if count else keen[:0]
     order = keen[np.argsort(-tolerable[keen], kind="mergesort")]
-    count = order.size
-    for j in range(order.size):
-        if tolerable[order[j]] < backlog + (j + 1.0) / rate:
-            count = j
-            break
     retrieve = order[:count].copy()
     start = max(now, server_free)
     processed_at = np.empty(count)
