@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model.standoff.border import Border, CheckpointQueue, count_between, peak_queue
+from sim.model.standoff.border import Border, CheckpointQueue, peak_queue
 from sim.model.standoff.schema import Checkpoint
+from sim.model.standoff.sums import count_between
 
 
 def erlang_c(lanes: int, offered_load: float) -> float:

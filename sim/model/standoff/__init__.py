@@ -11,6 +11,7 @@ presentation. It registers itself with :mod:`sim.model.registry` through ``MODEL
 - ``belarus``: Minsk's price for a release, against which every offer is weighed;
 - ``policies``: the policies list (actions on a day or a condition);
 - ``negotiation``: Lithuania's government, the carriers' talks, US mediation;
+- ``sums``: sums over trucks by day (ramps, steps, counts), the daily series' blocks;
 - ``model``: a replication assembled from these, its outcomes and daily series;
 - ``presentation``: main outcomes, cost and gain splits, labels and colours for reports.
 """

@@ -51,6 +51,7 @@ from numba import njit
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
 from sim.model.standoff.schema import Closure as ClosureSpec
 from sim.model.standoff.schema import Incidents as IncidentsSpec
+from sim.model.standoff.sums import count_between
 from sim.scenario.distributions import Dist
 
 INF = math.inf
@@ -444,13 +445,6 @@ def peak_queue(arrival: np.ndarray, left: np.ndarray) -> int:
     steps = np.concatenate((np.full(left.size, -1), np.ones(arrival.size, dtype=np.int64)))
     order = np.lexsort((steps, times))
     return int(max(0, np.cumsum(steps[order]).max()))
-
-
-def count_between(starts: np.ndarray, ends: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """For each day d, how many intervals [start, end) contain d."""
-    entered = np.searchsorted(np.sort(starts), days, side="right")
-    left = np.searchsorted(np.sort(ends), days, side="right")
-    return (entered - left).astype(float)
 
 
 @dataclass

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.standoff.fleet import Fleet, ramp_sum, step_sum
+from sim.model.standoff.fleet import Fleet
 from sim.model.standoff.schema import Compensation
+from sim.model.standoff.sums import ramp_sum, step_sum
 
 INF = math.inf
 

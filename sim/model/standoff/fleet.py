@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from sim.model.standoff.schema import Scenario
+from sim.model.standoff.sums import ramp_sum, step_sum
 
 INF = math.inf
 
@@ -180,7 +181,7 @@ class Fleet:
         """Carriers' gross cost at each of ``days`` (sorted), fees counted as they accrue.
 
         Idle cost of a truck idle over [s, e) at day d is r * ((d - s)^+ - (d - e)^+); sums of
-        such ramps over trucks come from cumulative sums over the sorted start and end times.
+        such ramps over trucks are ``sums.ramp_sum``.
         ``fees(days)`` is the storage and exit fee accrued by each day (see
         ``Detention.fees_series``); retrieval costs count when paid.
         """
@@ -200,26 +201,3 @@ def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: fl
     span = np.maximum(np.minimum(end, day) - start, 0.0)
     span[~np.isfinite(start)] = 0.0
     return float(rate @ span)
-
-
-def ramp_sum(times: np.ndarray, rates: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """sum_i rates_i * (d - times_i)^+ for each d in ``days``; infinite times never start."""
-    finite = np.isfinite(times)
-    t = times[finite]
-    r = rates[finite]
-    order = np.argsort(t)
-    t = t[order]
-    r = r[order]
-    rate_sum = np.concatenate(([0.0], np.cumsum(r)))
-    weighted = np.concatenate(([0.0], np.cumsum(r * t)))
-    k = np.searchsorted(t, days, side="right")
-    return days * rate_sum[k] - weighted[k]
-
-
-def step_sum(times: np.ndarray, amounts: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """sum_i amounts_i [times_i <= d] for each d in ``days``."""
-    finite = np.isfinite(times)
-    t = times[finite]
-    order = np.argsort(t)
-    total = np.concatenate(([0.0], np.cumsum(amounts[finite][order])))
-    return total[np.searchsorted(t[order], days, side="right")]

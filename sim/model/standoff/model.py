@@ -18,7 +18,6 @@ from sim.model.interface import OutcomeSpec, Presentation, ReplicationResult
 from sim.model.standoff.belarus import Minsk
 from sim.model.standoff.border import (
     Border,
-    count_between,
     incident_times,
     next_trigger,
     peak_queue,
@@ -34,7 +33,6 @@ from sim.model.standoff.fleet import (
     LEAVING,
     RETURNING,
     Fleet,
-    step_sum,
 )
 from sim.model.standoff.flows import Trips
 from sim.model.standoff.negotiation import Negotiations
@@ -42,6 +40,7 @@ from sim.model.standoff.policies import policy_process
 from sim.model.standoff.presentation import PRESENTATION
 from sim.model.standoff.release import Detention
 from sim.model.standoff.schema import Policy, Scenario
+from sim.model.standoff.sums import count_between, step_sum
 from sim.scenario.distributions import Constant, iter_params
 from sim.seeding import Streams
 

@@ -31,11 +31,10 @@ from sim.model.standoff.fleet import (
     LEAVING,
     RETURNING,
     Fleet,
-    ramp_sum,
-    step_sum,
 )
 from sim.model.standoff.owners import Terms
 from sim.model.standoff.schema import Compensation, Scenario
+from sim.model.standoff.sums import ramp_sum, step_sum
 
 INF = math.inf
 NONE = np.empty(0)  # no compensation in owners.review
