@@ -71,7 +71,7 @@ class Fleet:
     @classmethod
     def empty(cls) -> Fleet:
         kinds = {"group": np.int64, "status": np.int8, "exit_kind": np.int8}
-        return cls(**{f.name: np.empty(0, dtype=kinds.get(f.name, float)) for f in fields(cls)})
+        return cls(**{name: np.empty(0, dtype=kinds.get(name, float)) for name in COLUMNS})
 
     def extend(
         self,
@@ -121,13 +121,15 @@ class Fleet:
             "retrieval_cost_eur": np.zeros(size),
         }
         first = self.size
-        for f in fields(self):
-            column = new.get(f.name)
+        never = np.full((len(COLUMNS) - len(new), size), INF)  # the other times: not yet
+        rows = iter(never)
+        for name in COLUMNS:
+            column = new.get(name)
             if column is None:
-                column = np.full(size, INF)
+                column = next(rows)
             if first:
-                column = np.concatenate((getattr(self, f.name), column))
-            setattr(self, f.name, column)
+                column = np.concatenate((getattr(self, name), column))
+            setattr(self, name, column)
         return np.arange(first, first + size)
 
     @property
@@ -194,6 +196,10 @@ class Fleet:
         paid = step_sum(self.paid_at, self.retrieval_cost_eur, days)
         lost = step_sum(self.lost_at, self.value_eur, days)
         return idle + lease + replaced + paid + lost + fees(days)
+
+
+#: The fleet's columns, in order (every one an array with an entry per truck).
+COLUMNS = tuple(f.name for f in fields(Fleet))
 
 
 def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: float) -> float:
