@@ -122,9 +122,12 @@ class Detention:
         self._wait_ids = np.empty(0, dtype=np.int64)
         self._wait_group = np.empty(0, dtype=np.int64)
         self._wait = np.empty((7, 0))
+        # (Room for every held truck, made at the hold: an owner asks once. Requests
+        # [_queue_next, _queue_end) are not applied yet.)
         self._queue_ids = np.empty(0, dtype=np.int64)
         self._queue_at = np.empty(0)
         self._queue_next = 0
+        self._queue_end = 0
         self._server_free = 0.0
         self.backlog_peak = 0
         # Trucks on the lots as of the processing applied so far (``on_lots`` counts the
@@ -139,10 +142,15 @@ class Detention:
         """Trucks on the guarded lots at ``now``: held, neither written off nor processed by
         ``now``. Counted without applying the processing, which is done only when the border
         or the fleet's records are read, so that the checkpoints get retrievals in few batches."""
-        if self._queue_next == self._queue_at.size:
+        if self._queue_next == self._queue_end:
             return self._on_lots
-        due = int(np.searchsorted(self._queue_at, now, side="right")) - self._queue_next
-        return self._on_lots - max(0, due)
+        if self._queue_at[self._queue_next] > now:
+            return self._on_lots
+        return self._on_lots - (self._due(now) - self._queue_next)
+
+    def _due(self, now: float) -> int:
+        """How many requests (from the first) Belarus has processed by ``now``."""
+        return int(self._queue_at[: self._queue_end].searchsorted(now, side="right"))
 
     def unresolved(self, now: float) -> bool:
         """At ``now``: a hold is in force, no general release yet, trucks still on the lots
@@ -234,6 +242,8 @@ class Detention:
         self._exit_draws = self.border.exit_draws(self.checkpoint_rng, held, fleet.size)
         self._wait_ids = held
         self._wait_group = fleet.group[held]
+        self._queue_ids = np.empty(held.size, dtype=np.int64)
+        self._queue_at = np.empty(held.size)
         self._wait = owners.waiting_table(
             expected=fleet.expected_release_days[held],
             idle=fleet.idle_eur_per_day[held],
@@ -300,23 +310,20 @@ class Detention:
         ``at`` (in order, from when the processing is free)."""
         self.fleet.requested_at[ids] = now
         self._server_free = float(at[-1])
-        # Requests processed by now but not applied yet stay (they are applied in order later)
-        # and are not part of the backlog.
-        due = int(np.searchsorted(self._queue_at, now, side="right"))
-        self._queue_ids = np.concatenate((self._queue_ids[self._queue_next :], ids))
-        self._queue_at = np.concatenate((self._queue_at[self._queue_next :], at))
-        self.backlog_peak = max(
-            self.backlog_peak, int(self._queue_ids.size) - (due - self._queue_next)
-        )
-        self._queue_next = 0
+        # Requests processed by now but not applied yet are not part of the backlog.
+        end = self._queue_end + ids.size
+        self._queue_ids[self._queue_end : end] = ids
+        self._queue_at[self._queue_end : end] = at
+        self._queue_end = end
+        self.backlog_peak = max(self.backlog_peak, end - self._due(now))
 
     def apply_processing(self, now: float) -> None:
         """Process, in order, every request due by ``now``: the owner pays the fee owed then
         and a driver takes the truck to a checkpoint."""
         start = self._queue_next
-        stop = int(np.searchsorted(self._queue_at, now, side="right"))
-        if stop <= start:
+        if start == self._queue_end or self._queue_at[start] > now:
             return
+        stop = self._due(now)
         self._queue_next = stop
         ids = self._queue_ids[start:stop]
         at = self._queue_at[start:stop]
@@ -344,7 +351,7 @@ class Detention:
         )
 
     def _cancel_requests(self) -> None:
-        self._queue_next = self._queue_ids.size
+        self._queue_next = self._queue_end
 
     # -- news ----------------------------------------------------------------------------------
     def news(self, now: float, shift: float = 0.0) -> None:
