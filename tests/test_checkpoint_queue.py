@@ -115,3 +115,20 @@ def test_withdrawal_takes_queueing_and_travelling_trucks() -> None:
         (0.0, 1.0),
         (0.5, 1.5),
     ]
+
+
+def test_peak_queue_is_the_largest_count_of_an_event_sweep() -> None:
+    """peak_queue against the definition: sweep the events in time order, departures before
+    arrivals at equal times, and take the largest running count; with ties, zero waits and
+    trucks that never leave."""
+    rng = np.random.default_rng(0)
+    for _ in range(2_000):
+        size = int(rng.integers(0, 40))
+        digits = int(rng.integers(0, 2))  # rounded times: many ties
+        arrivals = np.round(rng.uniform(0, 10, size), digits)
+        waits = np.where(rng.random(size) < 0.3, 0.0, np.round(rng.exponential(2, size), digits))
+        left = arrivals + waits
+        left[rng.random(size) < 0.1] = np.inf
+        events = sorted([(t, -1) for t in left] + [(t, +1) for t in arrivals])
+        running = np.cumsum([step for _, step in events]) if events else np.zeros(1)
+        assert peak_queue(arrivals, left) == max(0, int(running.max()))

@@ -437,14 +437,16 @@ def peak_queue(arrival: np.ndarray, left: np.ndarray) -> int:
     """Largest number of trucks waiting at once, given when each arrived and left the queue.
 
     At equal times departures count before arrivals, so a truck served on arrival never
-    counts as waiting.
+    counts as waiting. The count only rises at an arrival: at the k-th arrival (in time
+    order) it is k minus the departures by then (for tied arrivals the last of them counts
+    them all, and it is the largest).
     """
     if arrival.size == 0:
         return 0
-    times = np.concatenate((left, arrival))
-    steps = np.concatenate((np.full(left.size, -1), np.ones(arrival.size, dtype=np.int64)))
-    order = np.lexsort((steps, times))
-    return int(max(0, np.cumsum(steps[order]).max()))
+    arrived = np.arange(1, arrival.size + 1)
+    arrival = np.sort(arrival)
+    gone = np.sort(left).searchsorted(arrival, side="right")
+    return int(max(0, (arrived - gone).max()))
 
 
 @dataclass
