@@ -9,6 +9,8 @@ and an observation 1.5 of Gaussian error sd 0.5, the exact posterior is normal w
 from __future__ import annotations
 
 import math
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -276,3 +278,69 @@ def test_the_dask_executor_gives_the_same_posterior(tmp_path: Path) -> None:
     a, b = posterior(local.folder), posterior(dask.folder)
     for name in a:
         assert np.array_equal(a[name], b[name]), name
+
+
+def _interrupted_calibration(tmp_path: Path, base: Path) -> tuple[Path, Path, Path]:
+    """A calibration of ``base`` stopped after 2 saved chunks: (file, out, work folder)."""
+    path = write_calibration(tmp_path, particles=100, extra="chunk_runs: 20\n", base=str(base))
+    original = calibration_run.WorkFolder.write
+    calls = {"n": 0}
+
+    def write_then_stop(self: calibration_run.WorkFolder, *args: object) -> None:
+        original(self, *args)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    calibration_run.WorkFolder.write = write_then_stop  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sim.calibrate(path, out=out, workers=1)
+    finally:
+        calibration_run.WorkFolder.write = original  # type: ignore[method-assign]
+    work = out / ".conj.calibration"
+    assert (work / "fingerprint.json").is_file()
+    return path, out, work
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [(b"{not json", "invalid JSON at line 1"), (b'{"files": {}}', "not an object with")],
+    ids=["not-json", "wrong-shape"],
+)
+def test_an_unreadable_calibration_fingerprint_is_exit_2_naming_it(
+    tmp_path: Path, cli: object, content: bytes, what: str
+) -> None:
+    """Resuming a calibration whose work-folder record is damaged is bad input naming the
+    file (as for sweeps), not a traceback; the calibration file takes chunk_runs from it too."""
+    path, out, work = _interrupted_calibration(tmp_path, MODELS / "normal-mean.yaml")
+    (work / "fingerprint.json").write_bytes(content)
+    path.write_text(path.read_text().replace("chunk_runs: 20\n", ""))
+    status, _, err = cli("calibrate", path, "--out", out, "--workers", "1", "--quiet", "--resume")  # type: ignore[operator]
+    assert status == 2, err
+    assert err.startswith(f"{work / 'fingerprint.json'}:1:1: (top): "), err
+    assert "the record of an interrupted calibration is unreadable" in err and what in err
+    assert "Traceback" not in err and "JSONDecodeError" not in err and "KeyError" not in err
+
+
+def test_resuming_a_calibration_refuses_an_edited_user_model_file(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user model's Python file is part of the calibration's fingerprint: editing it
+    between the interrupted run and the resume is refused, naming it (the saved attempts came
+    from the old model)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "edited_normal_mean", raising=False)
+    shutil.copyfile(MODELS / "normal_mean.py", tmp_path / "edited_normal_mean.py")
+    base = tmp_path / "model.yaml"
+    base.write_text(
+        (MODELS / "normal-mean.yaml").read_text().replace("normal_mean:", "edited_normal_mean:")
+    )
+    path, out, work = _interrupted_calibration(tmp_path, base)
+    with (tmp_path / "edited_normal_mean.py").open("a") as handle:
+        handle.write("\n# edited\n")
+    status, _, err = cli("calibrate", path, "--out", out, "--workers", "1", "--quiet", "--resume")  # type: ignore[operator]
+    assert status == 2, err
+    assert f"cannot resume: {tmp_path / 'edited_normal_mean.py'} changed" in err
+    sys.modules.pop("edited_normal_mean", None)

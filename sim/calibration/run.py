@@ -111,34 +111,16 @@ class WorkFolder:
         return (self.path / FINGERPRINT).is_file()
 
     def start(self, print_: dict[str, Any], *, resume: bool, source: str) -> None:
+        """Create the folder, or reopen it with ``resume`` if its fingerprint is ``print_``
+        (otherwise bad input, saying why: :func:`sim.sweeps.store.resume_refusal`)."""
+        from sim.sweeps.store import resume_refusal
+
         if self.exists():
-            if not resume:
-                raise InputError(
-                    [
-                        Problem(
-                            source,
-                            1,
-                            1,
-                            "",
-                            f"an interrupted run of this calibration is in {self.path}: "
-                            "continue it with --resume, or delete that folder to start again",
-                        )
-                    ]
-                )
-            if json.loads((self.path / FINGERPRINT).read_text()) != print_:
-                raise InputError(
-                    [
-                        Problem(
-                            source,
-                            1,
-                            1,
-                            "",
-                            f"cannot resume: the calibration, its base or the engine changed "
-                            f"since the interrupted run in {self.path}; delete that folder to "
-                            "start again",
-                        )
-                    ]
-                )
+            refusal = resume_refusal(
+                self.path, print_, resume=resume, source=source, kind="calibration"
+            )
+            if refusal is not None:
+                raise refusal
             return
         shutil.rmtree(self.path, ignore_errors=True)
         self.path.mkdir(parents=True)
@@ -435,8 +417,9 @@ def calibrate(
 ) -> Calibration:
     """Run (or resume) a calibration; the caller writes its folder (:mod:`.outputs`)."""
     from sim import __version__
+    from sim.model import build_model
     from sim.runner.executors import make_executor
-    from sim.sweeps.store import fingerprint
+    from sim.sweeps.store import fingerprint, model_sources, read_fingerprint
 
     spec = loaded.spec
     started = time.perf_counter()
@@ -444,10 +427,16 @@ def calibrate(
     work = WorkFolder(out / f".{spec.name}.calibration")
     chunk_runs = spec.chunk_runs
     if chunk_runs is None and resume and work.exists():
-        chunk_runs = json.loads((work.path / FINGERPRINT).read_text())["chunk_runs"]
+        chunk_runs = read_fingerprint(work.path, "calibration")["chunk_runs"]
     if chunk_runs is None:
         chunk_runs = automatic_chunk_runs(spec.particles, workers)
-    inputs = [Path(loaded.document.path).resolve(), *loaded.base_document.chain]
+    # A user model's own file too, so that editing it before a resume is noticed.
+    base_model = build_model(loaded.base_scenario, loaded.base_path.parent)
+    inputs = [
+        Path(loaded.document.path).resolve(),
+        *loaded.base_document.chain,
+        *model_sources(base_model),
+    ]
     print_ = fingerprint(
         [Path(p).resolve() for p in inputs],
         {"engine_version": __version__, "chunk_runs": chunk_runs},

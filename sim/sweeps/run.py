@@ -14,7 +14,6 @@ of workers.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -229,6 +228,8 @@ def prepare(
     loaded: LoadedSweep, *, probe_seconds: float = 0.3, max_probe_runs: int = 20
 ) -> Prepared:
     """Build the design and the work, and time a few runs in-process."""
+    from sim.sweeps.store import model_sources
+
     spec = loaded.spec
     design = build_design(spec)
     base = loaded.base_scenario
@@ -265,19 +266,6 @@ def prepare(
         probe,
         model_sources(base_model),
     )
-
-
-def model_sources(model: Model) -> list[Path]:
-    """The file of a user model's function (its module; what it imports is not followed), so
-    that editing it between an interrupted sweep and its resume is noticed."""
-    function = getattr(model, "function", None)
-    if not callable(function):
-        return []
-    try:
-        source = inspect.getsourcefile(function())
-    except TypeError:  # a builtin or a C extension
-        return []
-    return [Path(source).resolve()] if source and Path(source).is_file() else []
 
 
 def describe_plan(prepared: Prepared, workers: int, chunk_runs: int) -> str:

@@ -44,6 +44,7 @@ a temporary folder, which is then renamed into place; the work folder is removed
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -59,6 +60,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import InputError, Problem
 from sim.files import remove
+from sim.model.interface import Model
 
 PARTS = "parts"
 FINGERPRINT = "fingerprint.json"
@@ -76,6 +78,91 @@ def fingerprint(files: Sequence[Path], extra: dict[str, Any]) -> dict[str, Any]:
     """What identifies a sweep: a hash of each input file's bytes, plus ``extra`` settings."""
     digests = {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
     return {"files": digests, **extra}
+
+
+def model_sources(model: Model) -> list[Path]:
+    """The file of a user model's function (its module; what it imports is not followed), so
+    that editing it between an interrupted sweep and its resume is noticed."""
+    function = getattr(model, "function", None)
+    if not callable(function):
+        return []
+    try:
+        source = inspect.getsourcefile(function())
+    except TypeError:  # a builtin or a C extension
+        return []
+    return [Path(source).resolve()] if source and Path(source).is_file() else []
+
+
+def read_fingerprint(folder: Path, kind: str) -> dict[str, Any]:
+    """The fingerprint in the work folder of an interrupted ``kind`` (a sweep, a calibration);
+    bad input (exit 2, naming the file and what to do) if it is not readable JSON of the right
+    shape."""
+    path = folder / FINGERPRINT
+
+    def unreadable(what: str) -> InputError:
+        return InputError(
+            [
+                Problem(
+                    str(path),
+                    1,
+                    1,
+                    "",
+                    f"the record of an interrupted {kind} is unreadable ({what}), so it cannot "
+                    f"be resumed: delete the folder {folder} to start again",
+                )
+            ]
+        )
+
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FINGERPRINT_BYTES + 1)
+    except OSError as error:
+        raise unreadable(f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_FINGERPRINT_BYTES:
+        raise unreadable(f"larger than {MAX_FINGERPRINT_BYTES:,} bytes")
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise unreadable("not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise unreadable(f"invalid JSON at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise unreadable("nested too deeply") from None
+    files = value.get("files") if isinstance(value, dict) else None
+    if not (
+        isinstance(files, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+        and isinstance(value.get("engine_version"), str)
+        and _whole_number(value.get("chunk_runs"))
+        and value["chunk_runs"] >= 1
+    ):
+        raise unreadable('not an object with "files", "engine_version" and a positive "chunk_runs"')
+    return value
+
+
+def resume_refusal(
+    folder: Path, print_: dict[str, Any], *, resume: bool, source: str, kind: str
+) -> InputError | None:
+    """Why the interrupted ``kind`` (a sweep, a calibration) in ``folder``, run from the file
+    ``source``, cannot be continued as ``print_``, or None if it can: it was not asked to (no
+    ``--resume``), its fingerprint is unreadable, or an input changed (named)."""
+    previous = read_fingerprint(folder, kind)
+    if not resume:
+        message = (
+            f"an interrupted run of this {kind} is in {folder}: continue it with --resume, "
+            "or delete that folder to start again"
+        )
+    elif previous != print_:
+        files = set(previous["files"]) | set(print_["files"])
+        changed = sorted(k for k in files if previous["files"].get(k) != print_["files"].get(k))
+        what = ", ".join(changed) if changed else "the engine version or chunking"
+        message = (
+            f"cannot resume: {what} changed since the interrupted run in {folder}; its "
+            "results would not match. Restore the file, or delete that folder to start again"
+        )
+    else:
+        return None
+    return InputError([Problem(source, 1, 1, "", message)])
 
 
 @dataclass(frozen=True)
@@ -168,53 +255,9 @@ class WorkFolder:
     def exists(self) -> bool:
         return (self.path / FINGERPRINT).is_file()
 
-    def _unreadable(self, what: str) -> InputError:
-        return InputError(
-            [
-                Problem(
-                    str(self.path / FINGERPRINT),
-                    1,
-                    1,
-                    "",
-                    f"the record of an interrupted sweep is unreadable ({what}), so it cannot "
-                    f"be resumed: delete the folder {self.path} to start again",
-                )
-            ]
-        )
-
     def read_fingerprint(self) -> dict[str, Any]:
-        """The fingerprint of the interrupted sweep; bad input (exit 2, naming the file and
-        what to do) if it is not readable JSON of the right shape."""
-        path = self.path / FINGERPRINT
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_FINGERPRINT_BYTES + 1)
-        except OSError as error:
-            raise self._unreadable(f"cannot read: {error.strerror or error}") from None
-        if len(data) > MAX_FINGERPRINT_BYTES:
-            raise self._unreadable(f"larger than {MAX_FINGERPRINT_BYTES:,} bytes")
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise self._unreadable("not UTF-8 text") from None
-        except json.JSONDecodeError as error:
-            raise self._unreadable(
-                f"invalid JSON at line {error.lineno} column {error.colno}"
-            ) from None
-        except RecursionError:
-            raise self._unreadable("nested too deeply") from None
-        files = value.get("files") if isinstance(value, dict) else None
-        if not (
-            isinstance(files, dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
-            and isinstance(value.get("engine_version"), str)
-            and _whole_number(value.get("chunk_runs"))
-            and value["chunk_runs"] >= 1
-        ):
-            raise self._unreadable(
-                'not an object with "files", "engine_version" and a positive "chunk_runs"'
-            )
-        return value
+        """The fingerprint of the interrupted sweep (:func:`read_fingerprint`)."""
+        return read_fingerprint(self.path, "sweep")
 
     def start(self, print_: dict[str, Any], *, resume: bool, sweep_file: str) -> bool:
         """Create the folder, or reopen it with ``resume``; returns whether it was reopened
@@ -225,25 +268,11 @@ class WorkFolder:
         one whose fingerprint is unreadable (delete it to start again).
         """
         if self.exists():
-            previous = self.read_fingerprint()
-            if not resume:
-                raise self._refusal(
-                    sweep_file,
-                    f"an interrupted run of this sweep is in {self.path}: continue it with "
-                    "--resume, or delete that folder to start again",
-                )
-            if previous != print_:
-                files = set(previous["files"]) | set(print_["files"])
-                changed = sorted(
-                    k for k in files if previous["files"].get(k) != print_["files"].get(k)
-                )
-                what = ", ".join(changed) if changed else "the engine version or chunking"
-                raise self._refusal(
-                    sweep_file,
-                    f"cannot resume: {what} changed since the interrupted run in "
-                    f"{self.path}; its results would not match. Restore the file, or delete "
-                    "that folder to start again",
-                )
+            refusal = resume_refusal(
+                self.path, print_, resume=resume, source=sweep_file, kind="sweep"
+            )
+            if refusal is not None:
+                raise refusal
             self.parts.mkdir(exist_ok=True)
             return True
         if self.path.exists():  # a folder without a fingerprint: a start that never got going
@@ -253,10 +282,6 @@ class WorkFolder:
         temporary.write_text(json.dumps(print_, indent=2, sort_keys=True))
         os.replace(temporary, self.path / FINGERPRINT)
         return False
-
-    @staticmethod
-    def _refusal(sweep_file: str, message: str) -> InputError:
-        return InputError([Problem(sweep_file, 1, 1, "", message)])
 
     def done_chunks(self) -> set[int]:
         """Chunks with a file and a record (a cheap count, for messages and tests; what is
