@@ -432,6 +432,7 @@ def plan_run(
     from sim.runner.engine import effective_workers
     from sim.runner.replications import Session
 
+    _check_workers(workers, "local")
     scenario, model = _run_model(scenario_or_path, replications, seed)
     count = int(scenario.replications)  # type: ignore[attr-defined]
     root_seed = int(scenario.seed)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ import pytest
 
 import sim
 from sim.cli import main
+from sim.errors import InputError
 from sim.model.interface import OutcomeSpec, ReplicationResult
 from sim.results import series_bands
 from sim.runner import run_replications
@@ -214,6 +215,15 @@ def test_plan_run_from_python() -> None:
     assert 10_500_000 < plan.disk_bytes < 13_000_000
     assert plan.peak_bytes > plan.base_bytes + plan.table_bytes
     assert str(plan) == plan.text
+
+
+@pytest.mark.parametrize("workers", [0, 10**6, 2.5])
+def test_plan_run_refuses_bad_workers_as_run_does(workers: object) -> None:
+    """The same InputError as sim.run (exit 2 on the command line), before any work."""
+    with pytest.raises(InputError, match="workers"):
+        sim.plan_run(BASELINE, replications=10, workers=workers)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="workers"):
+        sim.run(BASELINE, replications=10, workers=workers)  # type: ignore[arg-type]
 
 
 def test_dry_run_in_a_fresh_process_is_fast(tmp_path: Path) -> None:
