@@ -90,6 +90,29 @@ def _check_workers(workers: int | None, executor: object) -> None:
         raise InputError([Problem(ARGUMENTS, 1, 1, "executor", message)])
 
 
+def _precision_target(
+    count: int, precision: float | str | None, max_replications: int | None
+) -> tuple[float | None, int | None]:
+    """(precision aimed at, most replications) of a run whose first batch is ``count``, as
+    :func:`run` and :func:`plan_run` both read them; (None, None) without ``precision``. Bad
+    values are an :class:`InputError`, as on the command line."""
+    from sim.runner.adaptive import DEFAULT_MAX_FACTOR, parse_precision
+
+    if precision is None:
+        if max_replications is not None:
+            message = "only applies with --precision"
+            raise InputError([Problem(ARGUMENTS, 1, 1, "--max-replications", message)])
+        return None, None
+    target = parse_precision(precision) if isinstance(precision, str) else float(precision)
+    if not 0 < target <= 1:
+        parse_precision(str(precision))  # the same message as the command line's
+    if max_replications is not None:
+        cap = check_argument(max_replications, "max_replications", 1, MAX_REPLICATIONS)
+    else:
+        cap = min(MAX_REPLICATIONS, DEFAULT_MAX_FACTOR * count)
+    return target, cap
+
+
 def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> ScenarioBase:
     """Read, merge (``extends``), override and validate a scenario file.
 
@@ -312,18 +335,16 @@ def run(
     root_seed = int(scenario.seed)  # type: ignore[attr-defined]
     executor_name = executor if isinstance(executor, str) else type(executor).__name__
     adaptive = None
-    if precision is not None:
-        from sim.runner.adaptive import main_outcomes, parse_precision, run_to_precision
+    target, cap = _precision_target(count, precision, max_replications)
+    if target is not None:
+        from sim.runner.adaptive import main_outcomes, run_to_precision
 
-        target = parse_precision(precision) if isinstance(precision, str) else float(precision)
-        if isinstance(precision, float | int) and not 0 < target <= 1:
-            parse_precision(str(precision))  # the same message as the command line's
         adaptive = run_to_precision(
             model,
             seed=root_seed,
             precision=target,
             first=count,
-            max_replications=max_replications,
+            max_replications=cap,
             outcomes=main_outcomes(model, precision_outcomes),
             workers=workers,
             progress=progress,
@@ -333,12 +354,9 @@ def run(
         output = adaptive.output
         scenario = scenario.model_copy(update={"replications": adaptive.replications})
     else:
-        for value, flag in (
-            (max_replications, "--max-replications"),
-            (precision_outcomes, "--precision-outcomes"),
-        ):
-            if value is not None:
-                raise InputError([Problem(ARGUMENTS, 1, 1, flag, "only applies with --precision")])
+        if precision_outcomes is not None:
+            message = "only applies with --precision"
+            raise InputError([Problem(ARGUMENTS, 1, 1, "--precision-outcomes", message)])
         output = run_replications(
             model,
             seed=root_seed,
@@ -428,7 +446,6 @@ def plan_run(
     import psutil
 
     from sim.results.summary import BAND_BLOCK_BYTES
-    from sim.runner.adaptive import DEFAULT_MAX_FACTOR, parse_precision
     from sim.runner.engine import effective_workers
     from sim.runner.replications import Session
 
@@ -436,20 +453,8 @@ def plan_run(
     scenario, model = _run_model(scenario_or_path, replications, seed)
     count = int(scenario.replications)  # type: ignore[attr-defined]
     root_seed = int(scenario.seed)  # type: ignore[attr-defined]
-    total, up_to = count, False
-    if precision is not None:
-        if isinstance(precision, str):
-            parse_precision(precision)
-        elif not 0 < float(precision) <= 1:
-            parse_precision(str(precision))
-        if max_replications is not None:
-            cap = check_argument(max_replications, "max_replications", 1, MAX_REPLICATIONS)
-        else:
-            cap = min(MAX_REPLICATIONS, DEFAULT_MAX_FACTOR * count)
-        total, up_to = cap, True
-    elif max_replications is not None:
-        message = "only applies with --precision"
-        raise InputError([Problem(ARGUMENTS, 1, 1, "--max-replications", message)])
+    _, cap = _precision_target(count, precision, max_replications)
+    total, up_to = (count, False) if cap is None else (cap, True)
     used = effective_workers(workers, total)
     with Session(
         model,

@@ -112,6 +112,13 @@ def test_precision_run_through_the_api() -> None:
     assert fixed.runs.equals(result.runs)
     with pytest.raises(sim.InputError, match="only applies with --precision"):
         sim.run(TINY, replications=5, workers=1, max_replications=10)
+    # A bad cap is the command line's bad input, from run and plan_run alike.
+    for call in (sim.run, sim.plan_run):
+        with pytest.raises(sim.InputError, match="max_replications"):
+            call(TINY, replications=5, workers=1, precision="1%", max_replications=0)
+    # Without one, both cap the run at 20 times the first batch, within the limit.
+    plan = sim.plan_run(TINY, replications=5, workers=1, precision="1%")
+    assert plan.replications == 100
 
 
 def test_report_needs_a_saved_result(tmp_path: Path) -> None:
