@@ -23,7 +23,6 @@ support of the distribution must respect. :func:`iter_params` lists every such f
 from __future__ import annotations
 
 import bisect
-import difflib
 import math
 import numbers
 import types
@@ -50,6 +49,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
 
+from sim.errors import did_you_mean
 from sim.fmt import as_written
 from sim.limits import MAX_PARAMETER_MAGNITUDE
 
@@ -959,8 +959,7 @@ def _coerce(value: Any) -> Any:
             )
         tag = value["dist"]
         if not isinstance(tag, str) or TAG_ALIASES.get(tag, tag) not in DIST_TYPES:
-            close = difflib.get_close_matches(str(tag), _KNOWN_TAGS, n=1)
-            suggestion = f"; did you mean {close[0]!r}?" if close else ""
+            suggestion = did_you_mean(str(tag), _KNOWN_TAGS)
             raise ValueError(
                 f"unknown distribution {tag!r}{suggestion} (known: {', '.join(_KNOWN_TAGS)})"
             )

@@ -14,11 +14,11 @@ Times are in days from the scenario's start (day 0 = ``start_date``); money in E
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from sim.errors import did_you_mean
 from sim.limits import (
     MAX_COUNT,
     MAX_EVENT_RATE_PER_DAY,
@@ -705,8 +705,7 @@ def references(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
 
     def unknown(name: str, kind: str, known: list[str]) -> str:
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, known)
         return f"{name!r} is not one of the {kind} ({', '.join(known)}){hint}"
 
     groups = list(scenario.fleet.groups)
