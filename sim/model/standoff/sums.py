@@ -20,10 +20,20 @@ from numba import njit
 
 def grid_last_day(days: np.ndarray) -> int | None:
     """D if ``days`` is exactly 0, 1, ..., D (as floats), else None."""
-    size = days.size
-    if size == 0 or days[0] != 0.0 or days[-1] != size - 1:
+    if days.dtype != np.float64 or days.ndim != 1:
         return None
-    return size - 1 if np.array_equal(days, np.arange(float(size))) else None
+    last = _grid_last_day(days)
+    return None if last < 0 else last
+
+
+@njit(cache=True)
+def _grid_last_day(days: np.ndarray) -> int:  # pragma: no cover - compiled
+    if days.size == 0:
+        return -1
+    for day in range(days.size):
+        if days[day] != day:
+            return -1
+    return days.size - 1
 
 
 @njit(cache=True)
