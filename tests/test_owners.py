@@ -157,12 +157,33 @@ def test_the_compiled_review_is_the_rule_as_written() -> None:
             float(rng.choice([0.3, 1.0])) if believed else 0.0,  # credibility
         )
         tail = (float(rng.uniform(-10, 10)), float(rng.uniform(0, 300)), per_day, share, 5.0)
-        compiled_wait = wait.copy()
-        compiled = owners.review(*args, compiled_wait, *tail)
-        python_wait = wait.copy()
-        interpreted = owners.review.py_func(*args, python_wait, *tail)
-        for got, want in zip(compiled, interpreted, strict=True):
+        # The table has spare columns beyond ``size`` (left alone), trucks numbered apart.
+        spare = int(rng.integers(0, 5))
+        wait = np.concatenate((wait, np.full((7, spare), -1.0)), axis=1)
+        trucks = rng.permutation(size + spare) * 3
+        groups = rng.integers(0, 3, size + spare)
+        results = []
+        for kernel in (owners.review, owners.review.py_func):
+            table, ids, group, replaced_at = (
+                wait.copy(),
+                trucks.copy(),
+                groups.copy(),
+                np.full(3 * (size + spare), np.inf),
+            )
+            out = kernel(*args, table, ids, group, size, *tail, replaced_at)
+            results.append((out, table, ids, group, replaced_at))
+        (compiled, *state_c), (interpreted, *state_p) = results
+        assert compiled[0] == interpreted[0], case
+        for got, want in zip([*compiled[1:], *state_c], [*interpreted[1:], *state_p], strict=True):
             assert np.array_equal(got, want), case
-        assert np.array_equal(compiled_wait, python_wait)
-        seen += np.array([compiled[0].size, compiled[1].size, compiled[3].sum()]) > 0
+        # Owners who acted left the table; the others kept their order; spares are untouched.
+        waiting, asked, lost, _ = compiled
+        assert waiting == size - asked.size - lost.size
+        left = [t for t in trucks[:size] if t not in set(asked) | set(lost)]
+        assert state_c[1][:waiting].tolist() == left
+        group_of = dict(zip(trucks.tolist(), groups.tolist(), strict=True))
+        assert state_c[2][:waiting].tolist() == [group_of[t] for t in left]
+        assert np.array_equal(state_c[0][:, size:], wait[:, size:])
+        replaced = int(np.isfinite(state_c[3]).sum())
+        seen += np.array([asked.size, lost.size, replaced]) > 0
     assert seen.all(), "the cases must include retrievals, write-offs and replacements"

@@ -82,14 +82,18 @@ def decide(
         worth=column(worth),
         retrieval=column(retrieval_cost),
     )
-    retrieve, write_off, _, _, _ = review(
+    _, retrieve, write_off, _ = review(
         *terms,
         wait,
+        np.arange(size),
+        np.zeros(size, dtype=np.int64),
+        size,
         0.0,
         math.inf,
         column(compensation_per_day),
         column(fee_refund_share),
         terms.now + terms.backlog_days,
+        np.empty(size),
     )
     return Choice(retrieve=retrieve, write_off=write_off)
 
@@ -147,29 +151,35 @@ def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JI
     deadline: float,
     p: float,
     wait: np.ndarray,
+    trucks: np.ndarray,
+    groups: np.ndarray,
+    size: int,
     shift: float,
     cap: float,
     compensation_per_day: np.ndarray,
     fee_refund_share: np.ndarray,
     server_free: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A decision point for the waiting owners in ``wait`` (rows EXPECTED... above), on
+    replaced_at: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """A decision point for the waiting owners, the first ``size`` columns of ``wait`` (rows
+    EXPECTED... above; ``trucks`` and ``groups`` hold each one's truck and owner group), on
     ``Terms`` (in its order; passed one by one: numba takes floats faster than a tuple).
 
     Each owner expects the release ``wait[EXPECTED] + shift`` days after the hold, at most
     ``cap`` days from now, and takes the cheapest choice (module docstring); Belarus's
     processing is free from ``server_free`` on. Compensation and the refunded fee share are one
-    per owner, or empty arrays for none. Owners who replace their truck have it recorded in
-    ``wait`` (their daily cost becomes the substitute's, and they cannot replace again).
+    per owner, or empty arrays for none. An owner who replaces the truck has it recorded in
+    ``wait`` (their daily cost becomes the substitute's, and they cannot replace again) and in
+    ``replaced_at`` (by truck). Owners who ask for their truck or write it off leave the table:
+    the owners still waiting are moved to its first columns, in their order.
 
-    Returns (retrieve, write_off, processed_at, replaced, keep): indices of the owners who ask
-    for their truck, in queue order, and of those who write it off; the day Belarus will
-    process each request; which owners replace their truck now; and which still wait.
+    Returns (waiting, retrieve, write_off, processed_at): how many owners still wait, the
+    trucks asked for, in queue order, and those written off, and the day Belarus will process
+    each request.
 
     Compiled with numba: a loop per owner, in the same arithmetic as the formulas above (the
     results are the same to the last bit as numpy's array expressions of them).
     """
-    size = wait.shape[1]
     paying = fee_refund_share.size > 0
     compensated = compensation_per_day.size > 0
     believed = p > 0 and math.isfinite(deadline)
@@ -252,16 +262,26 @@ def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JI
         without[retrieve[j]] = processed_at[j] - now
     # Those who do not retrieve write off if that is cheaper than waiting; the others replace
     # their truck when the saving over the days without it pays for the substitute.
-    lost = keep & (wait[WORTH] < cost_of_waiting)
-    replaced = np.zeros(size, dtype=np.bool_)
+    lost = keep & (wait[WORTH, :size] < cost_of_waiting)
     for i in range(size):
         if lost[i]:
             keep[i] = False
         elif wait[SAVING, i] * _nan_max(without[i], 0.0) > wait[SWAP_COST, i]:
-            replaced[i] = True
             wait[DAILY, i] = wait[SUBSTITUTE, i]
             wait[SWAP_COST, i] = math.inf
-    return retrieve, np.flatnonzero(lost), processed_at, replaced, keep
+            replaced_at[trucks[i]] = now
+    asked = trucks[retrieve]
+    written_off = trucks[np.flatnonzero(lost)]
+    waiting = 0
+    for i in range(size):
+        if keep[i]:
+            if waiting != i:
+                for row in range(wait.shape[0]):
+                    wait[row, waiting] = wait[row, i]
+                trucks[waiting] = trucks[i]
+                groups[waiting] = groups[i]
+            waiting += 1
+    return waiting, asked, written_off, processed_at
 
 
 def replaces(

@@ -116,14 +116,16 @@ class Detention:
         self.belief_cap_day = INF
         # Confiscation deadlines owners know of (announced), and whether Belarus enforces each.
         self.announced_deadlines: list[float] = []
-        # Belarus's processing queue: requests in processing order, and when each is due.
         # Owners with a truck on the lots who have not asked for it yet, and what they weigh
-        # (``owners.waiting_table``).
+        # (``owners.waiting_table``, made at the hold): the first ``_waiting`` columns are the
+        # owners still waiting, their trucks and groups in ``_wait_ids`` and ``_wait_group``.
         self._wait_ids = np.empty(0, dtype=np.int64)
         self._wait_group = np.empty(0, dtype=np.int64)
         self._wait = np.empty((7, 0))
-        # (Room for every held truck, made at the hold: an owner asks once. Requests
-        # [_queue_next, _queue_end) are not applied yet.)
+        self._waiting = 0
+        # Belarus's processing queue: requests in processing order, and when each is due, with
+        # room for every held truck (made at the hold: an owner asks once). Requests
+        # [_queue_next, _queue_end) are not applied yet.
         self._queue_ids = np.empty(0, dtype=np.int64)
         self._queue_at = np.empty(0)
         self._queue_next = 0
@@ -240,8 +242,9 @@ class Detention:
         self.trucks_held = int(held.size)
         self._on_lots = int(held.size)
         self._exit_draws = self.border.exit_draws(self.checkpoint_rng, held, fleet.size)
-        self._wait_ids = held
+        self._wait_ids = held.copy()
         self._wait_group = fleet.group[held]
+        self._waiting = int(held.size)
         self._queue_ids = np.empty(held.size, dtype=np.int64)
         self._queue_at = np.empty(held.size)
         self._wait = owners.waiting_table(
@@ -267,13 +270,13 @@ class Detention:
         if not self.unresolved(now):
             return
         fleet = self.fleet
-        ids = self._wait_ids
-        if ids.size == 0:
+        size = self._waiting
+        if size == 0:
             return
         waited = now - self.hold_day  # type: ignore[operator]
         if self.compensations.reads_records(now):
             self.apply_processing(now)  # a budget: what was paid so far counts every retrieval
-        per_day, share = self.compensations.terms_for(now, self._wait_group, fleet)
+        per_day, share = self.compensations.terms_for(now, self._wait_group[:size], fleet)
         terms = Terms(
             now=now,
             fee_owed=self.fee_owed(now),
@@ -284,26 +287,23 @@ class Detention:
             deadline=self.believed_deadline(now),
             credibility=self.credibility,
         )
-        retrieve, write_off, processed_at, replaced, keep = owners.review(
+        self._waiting, retrieve, write_off, processed_at = owners.review(
             *terms,
             self._wait,
+            self._wait_ids,
+            self._wait_group,
+            size,
             self.pessimism * waited + self.belief_shift,
             max(0.0, self.belief_cap_day - now),
             NONE if isinstance(per_day, float) else per_day,
             NONE if isinstance(share, float) else share,
             self._server_free,
+            fleet.replaced_at,
         )
         if write_off.size:
-            self._lose(ids[write_off], now, ABANDONED)
+            self._lose(write_off, now, ABANDONED)
         if retrieve.size:
-            self._request(ids[retrieve], now, processed_at)
-        if replaced.any():
-            fleet.replaced_at[ids[replaced]] = now
-        if write_off.size == 0 and retrieve.size == 0:
-            return
-        self._wait = self._wait.compress(keep, axis=1)
-        self._wait_ids = ids[keep]
-        self._wait_group = self._wait_group[keep]
+            self._request(retrieve, now, processed_at)
 
     def _request(self, ids: np.ndarray, now: float, at: np.ndarray) -> None:
         """Owners ask Belarus to process ``ids`` (in this order) from ``now``, each done at
