@@ -16,8 +16,9 @@ import pytest
 from scipy import stats
 
 from sim.model.registry import load_scenario
-from sim.model.standoff import border as border_module
-from sim.model.standoff.border import MAX_BACKGROUND_SHARE, Border, open_lanes_for
+from sim.model.standoff import checkpoint as checkpoint_module
+from sim.model.standoff.border import Border
+from sim.model.standoff.checkpoint import MAX_BACKGROUND_SHARE, open_lanes_for
 from sim.model.standoff.model import Replication, StandoffModel
 from sim.model.standoff.schema import CapacityChange, Checkpoint, Scenario
 from sim.scenario.distributions import Constant
@@ -400,7 +401,7 @@ def _busy_border_trace(seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
 def _heap_serve(
     free_at: np.ndarray, ready: np.ndarray, service: np.ndarray, until: float
 ) -> np.ndarray:
-    """``border.serve`` as the plain rule: each truck takes the lane free first (heapq)."""
+    """``checkpoint.serve`` as the plain rule: each truck takes the lane free first (heapq)."""
     lanes = free_at.tolist()
     heapq.heapify(lanes)
     starts = []
@@ -418,7 +419,7 @@ def test_compiled_lanes_match_the_plain_heap_rule_exactly(monkeypatch: pytest.Mo
     """Checkpoint lanes are served by a compiled loop (numba); the starts must be bit-identical
     to the plain heapq rule, with background, closures and partial capacity."""
     compiled = _busy_border_trace(5)
-    monkeypatch.setattr(border_module, "serve", _heap_serve)
+    monkeypatch.setattr(checkpoint_module, "serve", _heap_serve)
     plain = _busy_border_trace(5)
     for (ids_c, start_c, end_c), (ids_p, start_p, end_p) in zip(compiled, plain, strict=True):
         assert ids_c.size > 1000

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model.standoff.border import Border, CheckpointQueue, peak_queue
+from sim.model.standoff.border import Border
+from sim.model.standoff.checkpoint import CheckpointQueue, peak_queue
 from sim.model.standoff.schema import Checkpoint
 from sim.model.standoff.sums import count_between
 

@@ -1,4 +1,4 @@
-"""The naive benchmark's checkpoints serve trucks exactly as the engine's (``border.py``).
+"""The naive benchmark's checkpoints serve trucks exactly as the engine's (``checkpoint.py``).
 
 ``benchmarks/naive_standoff.py`` models a checkpoint as lanes in a ``simpy.Store`` that each
 truck's process takes, with the background traffic as the same deterministic fluid as the
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from naive_standoff import NaiveReplication, Process, Truck  # noqa: E402
 
-from sim.model.standoff.border import Border, peak_queue  # noqa: E402
+from sim.model.standoff.border import Border  # noqa: E402
+from sim.model.standoff.checkpoint import peak_queue  # noqa: E402
 from sim.model.standoff.schema import Scenario  # noqa: E402
 from sim.seeding import Streams  # noqa: E402
 

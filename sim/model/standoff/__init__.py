@@ -2,7 +2,8 @@
 presentation. It registers itself with :mod:`sim.model.registry` through ``MODEL``.
 
 - ``schema``: every key a standoff scenario may set, its default, its range and its scope;
-- ``border``: incidents, the closure rule, checkpoints as multi-lane FIFO queues;
+- ``border``: incidents, the closure rule, the checkpoints together, reopening read-outs;
+- ``checkpoint``: one checkpoint as a multi-lane FIFO queue shared with background traffic;
 - ``fleet``: every truck as a row of numpy arrays, and the carriers' costs;
 - ``flows``: trucks entering and leaving Belarus on ordinary trips;
 - ``owners``: how owners decide (retrieve, wait, write off, replace);

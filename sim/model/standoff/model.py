@@ -2,7 +2,7 @@
 
 SimPy drives the events that matter (incidents turning into closures, the hold order,
 envoy visits, talks, releases, confiscation); per-truck state lives in numpy arrays
-(``fleet.py``) and the checkpoint queues are exact heap-based FIFO queues (``border.py``).
+(``fleet.py``) and the checkpoint queues are exact heap-based FIFO queues (``checkpoint.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,8 @@ import simpy
 
 from sim.model.interface import OutcomeSpec, Presentation, ReplicationResult
 from sim.model.standoff.belarus import Minsk
-from sim.model.standoff.border import (
-    Border,
-    incident_times,
-    next_trigger,
-    peak_queue,
-)
+from sim.model.standoff.border import Border, incident_times, next_trigger
+from sim.model.standoff.checkpoint import peak_queue
 from sim.model.standoff.fleet import (
     ABANDONED,
     AT_LARGE,
