@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,22 @@ holdout: [late]
 def posterior(folder: Path) -> dict[str, np.ndarray]:
     table = pq.read_table(folder / "posterior.parquet")
     return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def stop_after_writes(monkeypatch: pytest.MonkeyPatch, count: int) -> Callable[[], None]:
+    """Make a calibration stop as on Ctrl-C (KeyboardInterrupt) once ``count`` chunks are
+    saved; returns what undoes it."""
+    original = calibration_run.WorkFolder.write
+    calls = {"n": 0}
+
+    def write_then_stop(self: calibration_run.WorkFolder, *args: object) -> None:
+        original(self, *args)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == count:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(calibration_run.WorkFolder, "write", write_then_stop)
+    return lambda: monkeypatch.setattr(calibration_run.WorkFolder, "write", original)
 
 
 def test_the_conjugate_normal_posterior_is_recovered(tmp_path: Path) -> None:
@@ -105,20 +122,11 @@ def test_a_resumed_calibration_ends_with_the_same_posterior(
     path = write_calibration(tmp_path, particles=200, extra="chunk_runs: 50\n")
     whole = sim.calibrate(path, out=tmp_path / "whole", workers=1)
 
-    written = {"count": 0}
-    original = calibration_run.WorkFolder.write
-
-    def write_then_stop(self: calibration_run.WorkFolder, *args: object) -> None:
-        original(self, *args)  # type: ignore[arg-type]
-        written["count"] += 1
-        if written["count"] == 13:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(calibration_run.WorkFolder, "write", write_then_stop)
+    undo = stop_after_writes(monkeypatch, 13)
     out = tmp_path / "resumed"
     with pytest.raises(KeyboardInterrupt):
         sim.calibrate(path, out=out, workers=1)
-    monkeypatch.setattr(calibration_run.WorkFolder, "write", original)
+    undo()
     assert (out / ".conj.calibration").is_dir() and not (out / "conj").exists()
     with pytest.raises(InputError, match="--resume"):
         sim.calibrate(path, out=out, workers=1)
@@ -248,21 +256,12 @@ def test_ctrl_c_keeps_the_finished_chunks_and_says_how_to_resume(
     tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_calibration(tmp_path, particles=100, extra="chunk_runs: 20\n")
-    original = calibration_run.WorkFolder.write
-    calls = {"n": 0}
-
-    def write_then_stop(self: calibration_run.WorkFolder, *args: object) -> None:
-        original(self, *args)  # type: ignore[arg-type]
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(calibration_run.WorkFolder, "write", write_then_stop)
+    undo = stop_after_writes(monkeypatch, 3)
     out = tmp_path / "out"
     status, _, err = cli("calibrate", path, "--out", out, "--workers", "1", "--quiet")  # type: ignore[operator]
     assert status == 130
     assert "3 finished chunk(s) are saved" in err and "--resume" in err
-    monkeypatch.setattr(calibration_run.WorkFolder, "write", original)
+    undo()
     status, _, err = cli(  # type: ignore[operator]
         "calibrate", path, "--out", out, "--workers", "1", "--quiet", "--resume"
     )
@@ -280,25 +279,16 @@ def test_the_dask_executor_gives_the_same_posterior(tmp_path: Path) -> None:
         assert np.array_equal(a[name], b[name]), name
 
 
-def _interrupted_calibration(tmp_path: Path, base: Path) -> tuple[Path, Path, Path]:
+def _interrupted_calibration(
+    tmp_path: Path, base: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, Path]:
     """A calibration of ``base`` stopped after 2 saved chunks: (file, out, work folder)."""
     path = write_calibration(tmp_path, particles=100, extra="chunk_runs: 20\n", base=str(base))
-    original = calibration_run.WorkFolder.write
-    calls = {"n": 0}
-
-    def write_then_stop(self: calibration_run.WorkFolder, *args: object) -> None:
-        original(self, *args)  # type: ignore[arg-type]
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-
+    undo = stop_after_writes(monkeypatch, 2)
     out = tmp_path / "out"
-    calibration_run.WorkFolder.write = write_then_stop  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            sim.calibrate(path, out=out, workers=1)
-    finally:
-        calibration_run.WorkFolder.write = original  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        sim.calibrate(path, out=out, workers=1)
+    undo()
     work = out / ".conj.calibration"
     assert (work / "fingerprint.json").is_file()
     return path, out, work
@@ -310,11 +300,11 @@ def _interrupted_calibration(tmp_path: Path, base: Path) -> tuple[Path, Path, Pa
     ids=["not-json", "wrong-shape"],
 )
 def test_an_unreadable_calibration_fingerprint_is_exit_2_naming_it(
-    tmp_path: Path, cli: object, content: bytes, what: str
+    tmp_path: Path, cli: object, content: bytes, what: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Resuming a calibration whose work-folder record is damaged is bad input naming the
     file (as for sweeps), not a traceback; the calibration file takes chunk_runs from it too."""
-    path, out, work = _interrupted_calibration(tmp_path, MODELS / "normal-mean.yaml")
+    path, out, work = _interrupted_calibration(tmp_path, MODELS / "normal-mean.yaml", monkeypatch)
     (work / "fingerprint.json").write_bytes(content)
     path.write_text(path.read_text().replace("chunk_runs: 20\n", ""))
     status, _, err = cli("calibrate", path, "--out", out, "--workers", "1", "--quiet", "--resume")  # type: ignore[operator]
@@ -337,7 +327,7 @@ def test_resuming_a_calibration_refuses_an_edited_user_model_file(
     base.write_text(
         (MODELS / "normal-mean.yaml").read_text().replace("normal_mean:", "edited_normal_mean:")
     )
-    path, out, work = _interrupted_calibration(tmp_path, base)
+    path, out, work = _interrupted_calibration(tmp_path, base, monkeypatch)
     with (tmp_path / "edited_normal_mean.py").open("a") as handle:
         handle.write("\n# edited\n")
     status, _, err = cli("calibrate", path, "--out", out, "--workers", "1", "--quiet", "--resume")  # type: ignore[operator]
