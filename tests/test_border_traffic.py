@@ -358,7 +358,7 @@ def test_more_background_traffic_lengthens_the_reopening_queue() -> None:
     assert all(b - a > 1_000 for a, b in pairs if b is not None), pairs
 
 
-# -- the bulk start is the heap loop, faster -----------------------------------------------------
+# -- the compiled lanes are the plain heap rule ---------------------------------------------------
 def _busy_border_trace(seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Two checkpoints with background, two closures, a policy window and batches of trucks
     submitted along the way; returns every checkpoint's (ids, start, end)."""

@@ -103,6 +103,19 @@ def test_processing_queue_fee_paid_is_fee_owed_at_processing() -> None:
     assert out["trucks_retrieved"] == 10
 
 
+@pytest.mark.parametrize("rate", [2.0, 1e14, 1e15])
+def test_the_backlog_counts_every_request_made_at_once_whatever_the_rate(rate: float) -> None:
+    """All ten ask at the hold, on day 302: the backlog is ten even when Belarus processes so
+    fast that the first request's day rounds to the day it was made (302 + 1e-14 is 302)."""
+    case = deterministic(
+        **TEN, belarus__processing_per_day=rate, closure__fixed_day=300, horizon_days=400
+    )
+    _, out = replication(case)
+    assert out["hold_day"] == 302.0
+    assert out["retrieval_backlog_peak"] == 10
+    assert out["trucks_retrieved"] == 10
+
+
 def test_partial_queue_only_owners_whose_wait_is_tolerable_join() -> None:
     # D = 5: waiting costs 120*5 + 100 + 200*5 = 1,700, so q* = (1,700 - 100) / 320 = 5 days.
     # Processing one a day from day 12, the k-th request (k = 1, 2, ...) is processed on day

@@ -187,3 +187,129 @@ def test_the_compiled_review_is_the_rule_as_written() -> None:
         replaced = int(np.isfinite(state_c[3]).sum())
         seen += np.array([asked.size, lost.size, replaced]) > 0
     assert seen.all(), "the cases must include retrievals, write-offs and replacements"
+
+
+def numpy_decide(
+    t: Terms, w: np.ndarray, c: np.ndarray, r: np.ndarray, days: np.ndarray, k: object, s: object
+) -> tuple[np.ndarray, np.ndarray]:
+    """The owners' rule as numpy array expressions (the engine's implementation before it was
+    compiled): (retrieve in queue order, write off), indices of the owners."""
+    paid = 1.0 - s  # type: ignore[operator]
+    net = c - k  # type: ignore[operator]
+    discounted = paid * (1.0 - t.expected_discount)
+    horizon = np.maximum(days, 0.0)
+    wait = horizon * (discounted * t.fee_per_day + net)
+    wait += r + discounted * t.fee_owed
+    believed = t.credibility > 0 and math.isfinite(t.deadline)
+    p = t.credibility
+    until = max(0.0, t.deadline - t.now)
+    lose = w + net * until
+    if believed:
+        risk = t.now + horizon > t.deadline
+        wait[risk] = (1.0 - p) * wait[risk] + p * lose[risk]
+    alternative = np.minimum(wait, w)
+    a = r + paid * t.fee_owed
+    b = net + paid * t.fee_per_day
+    tolerable = np.where(
+        (b > 0) | (float(b.min()) > 0),
+        (alternative - a) / b,
+        np.where(a <= alternative, np.inf, -np.inf),
+    )
+    if believed:
+        late = (
+            (alternative - p * lose - (1.0 - p) * a) / ((1.0 - p) * b)
+            if p < 1.0
+            else np.full(w.size, -np.inf)
+        )
+        beyond = tolerable > until
+        tolerable[beyond] = np.maximum(until, np.minimum(tolerable[beyond], late[beyond]))
+    keen = np.flatnonzero(tolerable >= t.backlog_days + 1.0 / t.processing_per_day)
+    order = keen[np.argsort(-tolerable[keen], kind="stable")]
+    place = t.backlog_days + np.arange(1.0, order.size + 1.0) / t.processing_per_day
+    short = np.flatnonzero(tolerable[order] < place)
+    retrieve = order[: short[0]] if short.size else order
+    rest = w < wait
+    rest[retrieve] = False
+    return retrieve, np.flatnonzero(rest)
+
+
+def test_the_compiled_review_is_the_numpy_rule_it_replaced() -> None:
+    """Bit for bit against the rule as numpy expressions (``numpy_decide``), then the
+    replacement rule (``replaces``) and the table's compaction, on random owners with ties,
+    zero and infinite values, believed deadlines (p up to 1), compensation above the daily
+    cost and owners who already replaced."""
+    rng = np.random.default_rng(11)
+
+    def values(n: int, low: float, high: float, infinite: bool = True) -> np.ndarray:
+        x = rng.uniform(low, high, n)
+        special = rng.random(n) < 0.1
+        choices = [0.0, low, high] + ([np.inf] if infinite else [])
+        x[special] = rng.choice(choices, int(special.sum()))
+        return np.round(x, int(rng.integers(0, 3)))  # ties
+
+    checked = np.zeros(3, dtype=int)
+    for case in range(600):
+        n = int(rng.integers(1, 40))
+        idle = values(n, 0, 500, infinite=False)
+        table = owners.waiting_table(
+            expected=values(n, -10, 200),
+            idle=idle,
+            substitute=np.where(rng.random(n) < 0.5, idle, values(n, 0, 300, infinite=False)),
+            replacement_cost=np.where(rng.random(n) < 0.3, np.inf, values(n, 0, 20_000)),
+            worth=values(n, 1, 50_000),
+            retrieval=values(n, 0, 2_000),
+        )
+        replaced = rng.random(n) < 0.2
+        table[owners.DAILY, replaced] = table[owners.SUBSTITUTE, replaced]
+        table[owners.SWAP_COST, replaced] = np.inf
+        now = float(rng.uniform(0, 100))
+        server_free = now + float(rng.choice([0.0, -3.0, rng.uniform(0, 40)]))
+        t = Terms(
+            now=now,
+            fee_owed=float(rng.uniform(0, 3_000)),
+            fee_per_day=float(rng.choice([0.0, 60.0, 120.0])),
+            backlog_days=max(0.0, server_free - now),
+            processing_per_day=float(rng.choice([1.0, 10.0, 0.3, 100.0])),
+            expected_discount=float(rng.choice([0.0, 0.5, 1.0])),
+            deadline=float(rng.choice([math.inf, now + rng.uniform(-5, 60), now])),
+            credibility=float(rng.choice([0.0, 0.3, 1.0])),
+        )
+        covered = rng.random(n) < 0.6
+        compensated = case % 3 != 0
+        k = covered * float(rng.choice([0.0, 50.0, 1_000.0])) if compensated else np.zeros(n)
+        s = covered * float(rng.choice([0.0, 0.5, 1.0])) if compensated else np.zeros(n)
+        shift, cap = float(rng.choice([0.0, 5.0, -3.0])), float(rng.choice([math.inf, 10.0]))
+        # The rule as numpy expressions, then replacement and compaction.
+        days = np.minimum(table[owners.EXPECTED] + shift, cap)
+        with np.errstate(all="ignore"):
+            retrieve, write_off = numpy_decide(
+                t, table[owners.WORTH], table[owners.DAILY], table[owners.RETRIEVAL], days, k, s
+            )
+        start = max(now, server_free)
+        at = start + (np.arange(retrieve.size) + 1.0) / t.processing_per_day
+        days[retrieve] = at - now
+        # (The table holds the saving, idle - substitute, already: a substitute of 0.)
+        swap = replaces(table[owners.SAVING], np.zeros(n), table[owners.SWAP_COST], days)
+        swap[write_off] = False
+        keep = np.ones(n, dtype=bool)
+        keep[retrieve] = keep[write_off] = False
+        trucks = rng.permutation(10 * n)[:n]
+        replaced_at = np.full(10 * n, np.inf)
+        compiled_table = table.copy()
+        with np.errstate(all="ignore"):
+            waiting, asked, lost, processed = owners.review(
+                *t, compiled_table, trucks.copy(), np.zeros(n, dtype=np.int64), n, shift, cap,
+                k if compensated else np.empty(0), s if compensated else np.empty(0),
+                server_free, replaced_at,
+            )  # fmt: skip
+        assert waiting == int(keep.sum()), case
+        assert np.array_equal(asked, trucks[retrieve]), case
+        assert np.array_equal(lost, trucks[write_off]), case
+        assert np.array_equal(processed, at), case
+        assert np.array_equal(np.flatnonzero(np.isfinite(replaced_at)), np.sort(trucks[swap]))
+        expected_table = table.copy()
+        expected_table[owners.DAILY, swap] = table[owners.SUBSTITUTE, swap]
+        expected_table[owners.SWAP_COST, swap] = np.inf
+        assert np.array_equal(compiled_table[:, :waiting], expected_table[:, keep], equal_nan=True)
+        checked += np.array([retrieve.size, write_off.size, swap.sum()]) > 0
+    assert (checked > 50).all(), checked

@@ -10,7 +10,7 @@ retaken when each held truck came to draw its checkpoint pick and service times 
 (so that Belarus's processing can reach the checkpoints in fewer batches without moving any
 number): the same model, different draws from the checkpoints' stream. The series digest alone
 was retaken when the daily sums came to be binned by day instead of summed in sorted order
-(the carriers' cost series moved by at most 4e-13 relatively; every other series and every
+(the carriers' cost series moved by under 1e-12 relatively; every other series and every
 outcome is unchanged).
 """
 

@@ -62,6 +62,10 @@ def test_the_grid_path_agrees_with_the_sorted_path(seed: int) -> None:
     times[whole] = rng.integers(0, 365, int(whole.sum()))
     rates = rng.uniform(50.0, 400.0, size)
     ends = times + rng.exponential(40.0, size)
+    # A few -inf and NaN times: never counted in sums; before every day in intervals.
+    odd = rng.choice(size, 20, replace=False)
+    times[odd[:10]] = -INF
+    times[odd[10:]] = np.nan
     grid = np.arange(0.0, 366.0)
     # The same days, not recognised as a grid (one day repeated), take the sorted path.
     sorted_days = np.concatenate(([0.0], grid))
@@ -79,7 +83,13 @@ def test_the_grid_path_agrees_with_the_sorted_path(seed: int) -> None:
 
 def test_the_compiled_loops_are_their_python_source() -> None:
     rng = np.random.default_rng(3)
-    times = np.where(rng.random(500) < 0.2, INF, rng.uniform(-3.0, 60.0, 500))
+    times = rng.uniform(-3.0, 60.0, 500)
+    odd = rng.random(500) < 0.2
+    times[odd] = rng.choice([INF, -INF, np.nan], int(odd.sum()))
+    assert np.isnan(times).any() and np.isneginf(times).any() and np.isposinf(times).any()
     rates = rng.uniform(1.0, 9.0, 500)
     for kernel in (sums._ramps_on_grid, sums._steps_on_grid):
         assert np.array_equal(kernel(times, rates, 50), kernel.py_func(times, rates, 50))
+    assert np.array_equal(sums._counts_on_grid(times, 50), sums._counts_on_grid.py_func(times, 50))
+    days = np.arange(0.0, 51.0)
+    assert sums._grid_last_day(days) == sums._grid_last_day.py_func(days) == 50

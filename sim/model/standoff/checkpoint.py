@@ -94,7 +94,7 @@ def serve(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT
             free_at[at] = free_at[child]
             at = child
         free_at[at] = value
-    return starts[:count]
+    return starts[:count].copy()  # (not a view that keeps the whole buffer)
 
 
 class CheckpointQueue:

@@ -141,6 +141,14 @@ def _nan_min(a: float, b: float) -> float:  # np.minimum for two floats
 
 
 @njit(cache=True, error_model="numpy")
+def replaces_one(saving_per_day: float, replacement_cost: float, days_without: float) -> bool:
+    """Whether an owner replaces the truck: the saving a day (idle cost - the substitute's)
+    over the days they expect to be without it pays for the substitute's one-off cost (+inf
+    once replaced: an owner replaces once)."""
+    return saving_per_day * _nan_max(days_without, 0.0) > replacement_cost
+
+
+@njit(cache=True, error_model="numpy")
 def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
     now: float,
     fee_owed: float,
@@ -266,7 +274,7 @@ def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JI
     for i in range(size):
         if lost[i]:
             keep[i] = False
-        elif wait[SAVING, i] * _nan_max(without[i], 0.0) > wait[SWAP_COST, i]:
+        elif replaces_one(wait[SAVING, i], wait[SWAP_COST, i], without[i]):
             wait[DAILY, i] = wait[SUBSTITUTE, i]
             wait[SWAP_COST, i] = math.inf
             replaced_at[trucks[i]] = now
@@ -290,5 +298,10 @@ def replaces(
     replacement_cost: np.ndarray,
     days_without: np.ndarray,
 ) -> np.ndarray:
-    """Which owners replace their truck, given the days they expect to be without it."""
-    return (idle_per_day - substitute_per_day) * np.maximum(days_without, 0.0) > replacement_cost
+    """Which owners replace their truck, given the days they expect to be without it
+    (:func:`replaces_one` for each)."""
+    saving = np.asarray(idle_per_day, dtype=float) - np.asarray(substitute_per_day, dtype=float)
+    cost = np.broadcast_to(np.asarray(replacement_cost, dtype=float), saving.shape)
+    days = np.broadcast_to(np.asarray(days_without, dtype=float), saving.shape)
+    owners = zip(saving.tolist(), cost.tolist(), days.tolist(), strict=True)
+    return np.array([replaces_one(*owner) for owner in owners], dtype=bool)

@@ -310,12 +310,14 @@ class Detention:
         ``at`` (in order, from when the processing is free)."""
         self.fleet.requested_at[ids] = now
         self._server_free = float(at[-1])
-        # Requests processed by now but not applied yet are not part of the backlog.
+        # Requests processed by now but not applied yet are not part of the backlog (counted
+        # before the new ones are queued: at a rate of 1e14 a day the first may round to now).
+        due = self._due(now)
         end = self._queue_end + ids.size
         self._queue_ids[self._queue_end : end] = ids
         self._queue_at[self._queue_end : end] = at
         self._queue_end = end
-        self.backlog_peak = max(self.backlog_peak, end - self._due(now))
+        self.backlog_peak = max(self.backlog_peak, end - due)
 
     def apply_processing(self, now: float) -> None:
         """Process, in order, every request due by ``now``: the owner pays the fee owed then

@@ -4,7 +4,8 @@
 - ``step_sum``: an amount counted from ``time``: sum_i amount_i [time_i <= d];
 - ``count_between``: intervals [start, end) containing d.
 
-Infinite times never count. On the daily grid ``0, 1, ..., D`` (what every run's series use)
+Infinite and NaN times never count in the sums; in ``count_between`` a start or end at -inf is
+before every day. On the daily grid ``0, 1, ..., D`` (what every run's series use)
 each truck is put in the bin of the first day on or after its time and the bins are summed
 cumulatively, in a loop compiled with numba: no sorting. Other days (sorted) use sorted
 cumulative sums and ``searchsorted``. The two agree to rounding (counts exactly).
@@ -44,7 +45,7 @@ def _ramps_on_grid(  # pragma: no cover - compiled; run as Python under NUMBA_DI
     weighted = np.zeros(last + 1)  # sum of rate * time of those
     for i in range(times.size):
         t = times[i]
-        if t <= last:  # (not inf, not NaN)
+        if -math.inf < t <= last:  # (not infinite, not NaN)
             day = max(0, math.ceil(t))
             started[day] += rates[i]
             weighted[day] += rates[i] * t
@@ -65,8 +66,21 @@ def _steps_on_grid(  # pragma: no cover - compiled; run as Python under NUMBA_DI
     counted = np.zeros(last + 1)
     for i in range(times.size):
         t = times[i]
-        if t <= last:
+        if -math.inf < t <= last:
             counted[max(0, math.ceil(t))] += amounts[i]
+    return np.cumsum(counted)
+
+
+@njit(cache=True)
+def _counts_on_grid(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    times: np.ndarray, last: int
+) -> np.ndarray:
+    """How many of ``times`` are on or before each day (-inf: all of them, NaN: none)."""
+    counted = np.zeros(last + 1)
+    for i in range(times.size):
+        t = times[i]
+        if t <= last:
+            counted[0 if t == -math.inf else max(0, math.ceil(t))] += 1.0
     return np.cumsum(counted)
 
 
@@ -104,10 +118,7 @@ def count_between(starts: np.ndarray, ends: np.ndarray, days: np.ndarray) -> np.
     """For each day d, how many intervals [start, end) contain d."""
     last = grid_last_day(days)
     if last is not None:
-        starts, ends = _floats(starts), _floats(ends)
-        return _steps_on_grid(starts, np.ones(starts.size), last) - _steps_on_grid(
-            ends, np.ones(ends.size), last
-        )
+        return _counts_on_grid(_floats(starts), last) - _counts_on_grid(_floats(ends), last)
     entered = np.searchsorted(np.sort(starts), days, side="right")
     left = np.searchsorted(np.sort(ends), days, side="right")
     return (entered - left).astype(float)
