@@ -82,7 +82,10 @@ from typing import Any, cast
 import numpy as np
 import simpy
 
-from sim.model.standoff.policies import holds  # what a condition means: input, not mechanism
+# What a condition and two outcomes mean (definitions, not mechanisms), from the engine.
+from sim.model.standoff.model import resolution
+from sim.model.standoff.negotiation import sanctions_relief_eur
+from sim.model.standoff.policies import holds
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
 from sim.model.standoff.schema import Compensation, Policy, Scenario
 from sim.scenario.distributions import Dist
@@ -1295,16 +1298,7 @@ class NaiveReplication:
         self.release("us")
 
     def sanctions_relief(self) -> float:
-        spec = self.sc.us
-        rho = math.log1p(spec.discount_rate)
-        years = spec.appraisal_years
-        annuity = years if rho == 0 else (1.0 - math.exp(-rho * years)) / rho
-        return sum(
-            self.world(spec.sanctions[name].value_eur_per_year)
-            * annuity
-            * math.exp(-rho * day / 365.0)
-            for name, day in self.sectors_lifted
-        )
+        return sanctions_relief_eur(self.sc.us, self.world, self.sectors_lifted)
 
     # -- policies ----------------------------------------------------------------------------------
     def metric(self, name: str) -> float | None:
@@ -1454,16 +1448,6 @@ class NaiveReplication:
 
         confiscated = count(CONFISCATED)
         still_held = count(HELD)
-        if self.hold_day is None:
-            resolution = "no_hold"
-        elif self.release_channel != "none":
-            resolution = f"released_{self.release_channel}"
-        elif confiscated:
-            resolution = "confiscated"
-        elif not still_held:
-            resolution = "emptied"
-        else:
-            resolution = "unresolved"
         standoff_gain = fees + assets
         reopening_peak: float | None = None
         reopening_wait: float | None = None
@@ -1489,7 +1473,7 @@ class NaiveReplication:
             "hold_day": self.hold_day,
             "release_day": self.release_day,
             "release_channel": self.release_channel,
-            "resolution": resolution,
+            "resolution": resolution(self.hold_day, self.release_channel, confiscated, still_held),
             "hold_to_release_days": since(self.release_day, self.hold_day),
             "closure_to_release_days": since(self.release_day, self.first_closure_day),
             "carriers_talks_day": self.talks_open_day,

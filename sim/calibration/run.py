@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from sim.calibration import abc_smc
 from sim.calibration.spec import MAX_POPULATIONS, LoadedCalibration
 from sim.errors import InputError, Problem
-from sim.model.interface import OutcomeSpec
+from sim.model.interface import Model, OutcomeSpec
 from sim.model.joint import ValuesModel
 from sim.runner.engine import ChunkResult, ChunkRunner, Engine, chunk_ranges
 from sim.seeding import Streams
@@ -207,18 +207,17 @@ class _Simulator:
     def __init__(
         self,
         loaded: LoadedCalibration,
+        model: Model,
         work: WorkFolder,
         engine_factory: Callable[[int], Engine],
         chunk_runs: int,
     ) -> None:
-        from sim.model import build_model
-
+        """``model`` is the base scenario's model (what its outcomes and series are)."""
         self.loaded = loaded
         base = loaded.base_scenario
         self.base_type = type(base)
         self.base_data = base.model_dump(mode="json", by_alias=True)
         self.source_dir = loaded.base_path.parent
-        model = build_model(base, self.source_dir)
         self.specs = list(model.outcome_specs())
         wants_series = any(t.series is not None for t in loaded.spec.targets.values())
         self.series = list(model.series_names()) if wants_series else None
@@ -449,7 +448,7 @@ def calibrate(
         def engine_for(chunks: int) -> Engine:
             return Engine(opened, workers, total=chunks)
 
-        simulator = _Simulator(loaded, work, engine_for, chunk_runs)
+        simulator = _Simulator(loaded, base_model, work, engine_for, chunk_runs)
         populations, reached, why = run_populations(simulator, progress)
         if not populations:
             raise InputError(

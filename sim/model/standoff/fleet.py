@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +35,16 @@ EXIT_NONE = 0
 EXIT_EVACUATED = 1
 EXIT_RETRIEVED = 2
 EXIT_RELEASED = 3
+
+
+class CarrierCosts(NamedTuple):
+    """The carriers' costs by a day, in EUR, by kind."""
+
+    fees: float
+    retrieval: float
+    idle: float
+    replacement: float
+    assets: float
 
 
 @dataclass
@@ -145,37 +156,27 @@ class Fleet:
         lease_end = np.where(np.isfinite(lease_start), self.idle_to, INF)
         return idle_end, lease_start, lease_end, self.replacement_eur_per_day
 
-    def idle_cost_until(self, day: float) -> float:
-        """Idle cost accrued by ``day``: each truck's daily cost while idle and not replaced."""
-        idle_end, _, _, _ = self._segments()
-        return _interval_cost(self.idle_from, idle_end, self.idle_eur_per_day, day)
-
-    def replacement_cost_until(self, day: float) -> float:
-        """What substitutes cost by ``day``: the one-off cost and the daily cost since."""
-        _, start, end, rate = self._segments()
+    def costs_until(self, day: float) -> CarrierCosts:
+        """The carriers' costs by ``day``, worked out from one pass of segments: fees and
+        retrieval costs paid; idle cost (each truck's daily cost while idle and not replaced);
+        replacement (the one-off cost and the substitute's daily cost since); assets lost."""
+        idle_end, lease_start, lease_end, lease_rate = self._segments()
+        paid = self.paid_at <= day
         replaced = self.replaced_at <= day
-        return float(self.replacement_cost_eur[replaced].sum()) + _interval_cost(
-            start, end, rate, day
+        return CarrierCosts(
+            fees=float(self.fee_paid_eur[paid].sum()),
+            retrieval=float(self.retrieval_cost_eur[paid].sum()),
+            idle=_interval_cost(self.idle_from, idle_end, self.idle_eur_per_day, day),
+            replacement=float(self.replacement_cost_eur[replaced].sum())
+            + _interval_cost(lease_start, lease_end, lease_rate, day),
+            assets=float(self.value_eur[self.lost_at <= day].sum()),
         )
 
     def carrier_cost_until(self, day: float) -> float:
-        """Carriers' gross cost by ``day``: fees and retrieval costs paid, idle and
-        replacement costs, assets lost (the sum of ``idle_cost_until`` and
-        ``replacement_cost_until`` with the others, worked out from one pass of segments:
-        a daily condition on the carriers' losses calls this every day)."""
-        idle_end, lease_start, lease_end, lease_rate = self._segments()
-        paid = self.paid_at <= day
-        lost = self.lost_at <= day
-        replaced = self.replaced_at <= day
-        return (
-            float(self.fee_paid_eur[paid].sum() + self.retrieval_cost_eur[paid].sum())
-            + _interval_cost(self.idle_from, idle_end, self.idle_eur_per_day, day)
-            + (
-                float(self.replacement_cost_eur[replaced].sum())
-                + _interval_cost(lease_start, lease_end, lease_rate, day)
-            )
-            + float(self.value_eur[lost].sum())
-        )
+        """Carriers' gross cost by ``day`` (a daily condition on the carriers' losses calls
+        this every day)."""
+        costs = self.costs_until(day)
+        return costs.fees + costs.retrieval + costs.idle + costs.replacement + costs.assets
 
     def cumulative_cost_series(
         self, days: np.ndarray, fees: Callable[[np.ndarray], np.ndarray]

@@ -201,6 +201,21 @@ OUTCOMES: list[OutcomeSpec] = [
 SERIES = ["held", "queueing", "carrier_cost_eur", "retrieved"]
 
 
+def resolution(
+    hold_day: float | None, release_channel: str, confiscated: int, still_held: int
+) -> str:
+    """How a run ended (the ``resolution`` outcome): no hold; released, by channel;
+    confiscated; emptied (every truck out, one by one); or unresolved at the horizon. What the
+    outcome means: the naive benchmark reads it from here too."""
+    if hold_day is None:
+        return "no_hold"
+    if release_channel != "none":
+        return f"released_{release_channel}"
+    if confiscated:
+        return "confiscated"
+    return "unresolved" if still_held else "emptied"
+
+
 class StandoffModel:
     """The built-in model of the Lithuania-Belarus truck standoff (see MODEL.md)."""
 
@@ -528,13 +543,7 @@ class Replication:
         held = np.isfinite(fleet.held_from)
         stay = np.minimum(fleet.left_lot[held], horizon) - fleet.held_from[held]
 
-        paid = fleet.paid_at <= horizon
-        fees = float(fleet.fee_paid_eur[paid].sum())
-        retrieval = float(fleet.retrieval_cost_eur[paid].sum())
-        lost = fleet.lost_at <= horizon
-        assets = float(fleet.value_eur[lost].sum())
-        idle = fleet.idle_cost_until(horizon)
-        replacement = fleet.replacement_cost_until(horizon)
+        fees, retrieval, idle, replacement, assets = fleet.costs_until(horizon)
         carrier_cost = fees + retrieval + assets + idle + replacement
         compensation = detention.compensations.paid_until(fleet, horizon)
         relief = negotiations.sanctions_relief_eur()
@@ -549,16 +558,7 @@ class Replication:
 
         release_day = detention.release_day
         confiscated = int(np.count_nonzero(status == CONFISCATED))
-        if detention.hold_day is None:
-            resolution = "no_hold"
-        elif detention.release_channel != "none":
-            resolution = f"released_{detention.release_channel}"
-        elif confiscated:
-            resolution = "confiscated"
-        elif not np.any(status == HELD):
-            resolution = "emptied"
-        else:
-            resolution = "unresolved"
+        still_held = int(np.count_nonzero(status == HELD))
         standoff_gain = fees + assets
         return {
             "trucks_in_belarus": self.initial_trucks,
@@ -568,7 +568,7 @@ class Replication:
             "trucks_released": int(np.count_nonzero(exit_kind == EXIT_RELEASED)),
             "trucks_abandoned": int(np.count_nonzero(status == ABANDONED)),
             "trucks_confiscated": confiscated,
-            "trucks_still_held": int(np.count_nonzero(status == HELD)),
+            "trucks_still_held": still_held,
             "trucks_replaced": int(np.count_nonzero(fleet.replaced_at <= horizon)),
             "retrieval_backlog_peak": detention.backlog_peak,
             "closure_day": self.first_closure,
@@ -577,7 +577,9 @@ class Replication:
             "hold_day": detention.hold_day,
             "release_day": release_day,
             "release_channel": detention.release_channel,
-            "resolution": resolution,
+            "resolution": resolution(
+                detention.hold_day, detention.release_channel, confiscated, still_held
+            ),
             "hold_to_release_days": since(release_day, detention.hold_day),
             "closure_to_release_days": since(release_day, self.first_closure),
             "carriers_talks_day": negotiations.talks_open_day,

@@ -24,7 +24,8 @@ import simpy
 
 from sim.model.standoff.belarus import Minsk
 from sim.model.standoff.release import Detention
-from sim.model.standoff.schema import Scenario
+from sim.model.standoff.schema import Scenario, UsMediation
+from sim.scenario.distributions import Dist
 
 Process = Generator[simpy.Event, Any, None]
 
@@ -184,16 +185,22 @@ class Negotiations:
         return self.value_of(self.scenario.owners.us_visit_without_trucks_days)
 
     def sanctions_relief_eur(self) -> float:
-        """Present value at day 0 of the sanctions lifted in this run: each sector's yearly
-        value over ``appraisal_years`` from its lifting, discounted at ``discount_rate``.
-        It does not depend on the horizon (beyond which deals happen before it)."""
-        spec = self.scenario.us
-        rho = math.log1p(spec.discount_rate)
-        years = spec.appraisal_years
-        annuity = years if rho == 0 else (1.0 - math.exp(-rho * years)) / rho
-        return sum(
-            self.value_of(spec.sanctions[name].value_eur_per_year)
-            * annuity
-            * math.exp(-rho * day / 365.0)
-            for name, day in self.sectors_lifted
-        )
+        """Present value at day 0 of the sanctions lifted in this run
+        (:func:`sanctions_relief_eur`)."""
+        return sanctions_relief_eur(self.scenario.us, self.value_of, self.sectors_lifted)
+
+
+def sanctions_relief_eur(
+    spec: UsMediation, value_of: Callable[[Dist], float], lifted: list[tuple[str, float]]
+) -> float:
+    """Present value at day 0 of the sanctions ``lifted`` (sector, day): each sector's yearly
+    value (``value_of`` its parameter) over ``appraisal_years`` from its lifting, discounted at
+    ``discount_rate``. It does not depend on the horizon (beyond which deals happen before it).
+    What the outcome means: the naive benchmark reads it from here too."""
+    rho = math.log1p(spec.discount_rate)
+    years = spec.appraisal_years
+    annuity = years if rho == 0 else (1.0 - math.exp(-rho * years)) / rho
+    return sum(
+        value_of(spec.sanctions[name].value_eur_per_year) * annuity * math.exp(-rho * day / 365.0)
+        for name, day in lifted
+    )
