@@ -7,6 +7,7 @@ hold to rounding (1e-6 relative), run by run.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,29 @@ def test_compensation_paid_by_a_day_equals_its_series() -> None:
             for day in (40.0, 80.0, 150.0, 300.0):
                 series = float(schemes.series(run.fleet, np.array([day]))[0])
                 assert schemes.paid_until(run.fleet, day) == pytest.approx(series, rel=1e-9)
+
+
+def test_the_compiled_costs_are_the_numpy_expressions_to_the_last_bit() -> None:
+    """``Fleet.costs_until`` (one compiled pass and two dot products) against the array
+    expressions it replaced, on random fleets with times never reached (inf), before the
+    run (-inf), unknown (NaN), and on the day itself."""
+    from sim.model.standoff.fleet import COLUMNS, Fleet
+
+    rng = np.random.default_rng(8)
+    specials = np.array([np.inf, -np.inf, np.nan, 40.0])
+    for trial in range(200):
+        size = int(rng.integers(0, 400))
+        fleet = Fleet.empty()
+        for name in COLUMNS:
+            column = rng.uniform(-5.0, 90.0, size)
+            special = rng.random(size) < 0.2
+            column[special] = rng.choice(specials, int(special.sum()))
+            if name in ("group", "status", "exit_kind"):
+                column = rng.integers(0, 3, size)
+            setattr(fleet, name, column)
+        for day in (40.0, float(rng.uniform(0, 90)), np.inf):
+            with np.errstate(invalid="ignore"):  # NaN times make NaN costs, on both sides
+                mine = fleet.costs_until(day)
+                theirs = fleet.costs_until_numpy(day)
+            for a, b in zip(mine, theirs, strict=True):
+                assert a == b or (math.isnan(a) and math.isnan(b)), (trial, day, mine, theirs)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from sim.model.standoff.schema import Scenario
-from sim.model.standoff.sums import ramp_sum, step_sum
+from sim.model.standoff.sums import nan_max, nan_min, numpy_sum, ramp_sum, step_sum
 
 INF = math.inf
 
@@ -159,7 +160,40 @@ class Fleet:
     def costs_until(self, day: float) -> CarrierCosts:
         """The carriers' costs by ``day``, worked out from one pass of segments: fees and
         retrieval costs paid; idle cost (each truck's daily cost while idle and not replaced);
-        replacement (the one-off cost and the substitute's daily cost since); assets lost."""
+        replacement (the one-off cost and the substitute's daily cost since); assets lost.
+
+        One compiled pass (``_cost_parts``) finds the sums and each truck's idle and lease
+        days; the daily costs are then the dot products. The result is the same to the last
+        bit as the numpy expressions ``_segments`` and ``_interval_cost`` write out (a test
+        holds them together)."""
+        size = self.size
+        idle_days = np.empty(size)
+        lease_days = np.empty(size)
+        fees, retrieval, replacement, assets = _cost_parts(
+            float(day),
+            self.idle_from,
+            self.idle_to,
+            self.replaced_at,
+            self.paid_at,
+            self.lost_at,
+            self.fee_paid_eur,
+            self.retrieval_cost_eur,
+            self.replacement_cost_eur,
+            self.value_eur,
+            idle_days,
+            lease_days,
+        )
+        return CarrierCosts(
+            fees=fees,
+            retrieval=retrieval,
+            idle=float(self.idle_eur_per_day @ idle_days),
+            replacement=replacement + float(self.replacement_eur_per_day @ lease_days),
+            assets=assets,
+        )
+
+    def costs_until_numpy(self, day: float) -> CarrierCosts:
+        """``costs_until`` in numpy array expressions (the reference the compiled pass is
+        tested against)."""
         idle_end, lease_start, lease_end, lease_rate = self._segments()
         paid = self.paid_at <= day
         replaced = self.replaced_at <= day
@@ -208,3 +242,58 @@ def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: fl
     span = np.maximum(np.minimum(end, day) - start, 0.0)
     span[~np.isfinite(start)] = 0.0
     return float(rate @ span)
+
+
+@njit(cache=True, error_model="numpy")
+def _cost_parts(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    day: float,
+    idle_from: np.ndarray,
+    idle_to: np.ndarray,
+    replaced_at: np.ndarray,
+    paid_at: np.ndarray,
+    lost_at: np.ndarray,
+    fee_paid: np.ndarray,
+    retrieval: np.ndarray,
+    replacement_cost: np.ndarray,
+    value: np.ndarray,
+    idle_days: np.ndarray,
+    lease_days: np.ndarray,
+) -> tuple[float, float, float, float]:
+    """One pass over the trucks for ``Fleet.costs_until``: (fees, retrieval costs and
+    replacement one-off costs paid by ``day``, value lost by ``day``), each summed in numpy's
+    order, and into ``idle_days`` and ``lease_days`` each truck's days idle (not replaced) and
+    with a substitute by ``day``."""
+    size = idle_from.size
+    fees = np.empty(size)
+    drivers = np.empty(size)
+    swaps = np.empty(size)
+    lost = np.empty(size)
+    paid_count = swap_count = lost_count = 0
+    for i in range(size):
+        replaced = replaced_at[i]
+        if paid_at[i] <= day:
+            fees[paid_count] = fee_paid[i]
+            drivers[paid_count] = retrieval[i]
+            paid_count += 1
+        if replaced <= day:
+            swaps[swap_count] = replacement_cost[i]
+            swap_count += 1
+        if lost_at[i] <= day:
+            lost[lost_count] = value[i]
+            lost_count += 1
+        start = idle_from[i]
+        if math.isfinite(start):
+            end = nan_min(idle_to[i], replaced)
+            idle_days[i] = nan_max(nan_min(end, day) - start, 0.0)
+        else:
+            idle_days[i] = 0.0
+        if math.isfinite(replaced):
+            lease_days[i] = nan_max(nan_min(idle_to[i], day) - replaced, 0.0)
+        else:
+            lease_days[i] = 0.0
+    return (
+        numpy_sum(fees, paid_count),
+        numpy_sum(drivers, paid_count),
+        numpy_sum(swaps, swap_count),
+        numpy_sum(lost, lost_count),
+    )
