@@ -133,3 +133,23 @@ def test_peak_queue_is_the_largest_count_of_an_event_sweep() -> None:
         events = sorted([(t, -1) for t in left] + [(t, +1) for t in arrivals])
         running = np.cumsum([step for _, step in events]) if events else np.zeros(1)
         assert peak_queue(arrivals, left) == max(0, int(running.max()))
+
+
+def test_counts_at_is_the_count_by_binary_search() -> None:
+    """The one-sweep count of trucks waiting just after and just before each time against
+    the definition by binary search, with ties between arrivals, departures and times."""
+    from sim.model.standoff.checkpoint import counts_at
+
+    rng = np.random.default_rng(12)
+    for _ in range(300):
+        size = int(rng.integers(0, 60))
+        arrival = np.sort(rng.integers(0, 20, size).astype(float))
+        left = np.sort(arrival + rng.integers(0, 6, size))
+        left[rng.random(size) < 0.1] = np.inf
+        left.sort()
+        begin = float(rng.integers(0, 10))
+        times = np.sort(np.concatenate(([begin], rng.integers(0, 25, 15).astype(float))))
+        after = np.searchsorted(arrival, times, "right") - np.searchsorted(left, times, "right")
+        before = np.searchsorted(arrival, times, "left") - np.searchsorted(left, times, "left")
+        before[times <= begin] = 0
+        assert counts_at(arrival, left, times, begin).tolist() == np.maximum(after, before).tolist()

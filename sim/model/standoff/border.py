@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.model.standoff.checkpoint import CheckpointQueue
+from sim.model.standoff.checkpoint import CheckpointQueue, counts_at
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
 from sim.model.standoff.schema import Closure as ClosureSpec
 from sim.model.standoff.schema import Incidents as IncidentsSpec
@@ -280,7 +280,10 @@ class Border:
         return peak
 
     def traffic_outcomes(
-        self, horizon: float, records: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self,
+        horizon: float,
+        records: list[tuple[np.ndarray, np.ndarray]] | None = None,
+        ordered: list[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> dict[str, float | None]:
         """The reopening queue and waits (background + standoff vehicles).
 
@@ -291,7 +294,8 @@ class Border:
           checkpoint in that window, until its service starts (censored at ``horizon``); None
           if the border never reopened.
 
-        ``records`` are the checkpoints' ``waiting_records()`` if the caller has them.
+        ``records`` are the checkpoints' ``waiting_records()`` if the caller has them, and
+        ``ordered`` the same arrival and leaving times each sorted (``sorted_records``).
         """
         out: dict[str, float | None] = {
             "reopening_peak_queue": None,
@@ -303,9 +307,11 @@ class Border:
         end = min(begin + REOPENING_WINDOW_DAYS, horizon)
         if records is None:
             records = [queue.waiting_records() for queue in self.checkpoints]
+        if ordered is None:
+            ordered = sorted_records(records)
         out["reopening_peak_queue"] = max(
             _peak_vehicles(queue, arrival, left, begin, end)
-            for queue, (arrival, left) in zip(self.checkpoints, records, strict=True)
+            for queue, (arrival, left) in zip(self.checkpoints, ordered, strict=True)
         )
         out["reopening_wait_hours"] = 24.0 * max(
             _longest_wait(queue, arrival, left, begin, end, horizon)
@@ -314,29 +320,29 @@ class Border:
         return out
 
 
+def sorted_records(
+    records: list[tuple[np.ndarray, np.ndarray]],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each checkpoint's arrival and leaving times, each sorted on its own (what the queue
+    counts read)."""
+    return [(np.sort(arrival), np.sort(left)) for arrival, left in records]
+
+
 def _peak_vehicles(
     queue: CheckpointQueue, arrival: np.ndarray, left: np.ndarray, begin: float, end: float
 ) -> float:
     """Most vehicles (background backlog + standoff trucks waiting, given when each arrived
-    and left the queue) at ``queue`` within [begin, end]. The sum is linear between events, so
-    its supremum is at an event: read just after it (departures before arrivals at equal
-    times) and just before it."""
+    and left the queue, both sorted) at ``queue`` within [begin, end]. The sum is linear
+    between events, so its supremum is at an event: read just after it (departures before
+    arrivals at equal times) and just before it."""
     background = queue.has_background
     knots = queue.fluid_knots(end) if background else None
     parts = [np.array([begin, end]), arrival, left]
     if knots is not None:
         parts.append(knots[0])
     events = np.concatenate(parts)
-    times = events[(events >= begin) & (events <= end)]
-    arr_sorted, left_sorted = np.sort(arrival), np.sort(left)
-    after = np.searchsorted(arr_sorted, times, side="right") - np.searchsorted(
-        left_sorted, times, side="right"
-    )
-    before = np.searchsorted(arr_sorted, times, side="left") - np.searchsorted(
-        left_sorted, times, side="left"
-    )
-    before[times <= begin] = 0  # what queued before the window is read at its start
-    count = np.maximum(after, before)
+    times = np.sort(events[(events >= begin) & (events <= end)])
+    count = counts_at(arrival, left, times, begin)
     if knots is None:
         return float(count.max())
     return float(np.max(count + np.interp(times, knots[0], knots[2])))

@@ -434,9 +434,45 @@ def peak_queue(arrival: np.ndarray, left: np.ndarray) -> int:
     order) it is k minus the departures by then (for tied arrivals the last of them counts
     them all, and it is the largest).
     """
-    if arrival.size == 0:
-        return 0
-    arrived = np.arange(1, arrival.size + 1)
-    arrival = np.sort(arrival)
-    gone = np.sort(left).searchsorted(arrival, side="right")
-    return int(max(0, (arrived - gone).max()))
+    return peak_queue_sorted(np.sort(arrival), np.sort(left))
+
+
+@njit(cache=True)
+def peak_queue_sorted(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    arrival: np.ndarray, left: np.ndarray
+) -> int:
+    """``peak_queue`` of arrival and leaving times already sorted (each on its own)."""
+    peak = 0
+    gone = 0
+    for k in range(arrival.size):
+        while gone < left.size and left[gone] <= arrival[k]:
+            gone += 1
+        peak = max(peak, k + 1 - gone)
+    return peak
+
+
+@njit(cache=True)
+def counts_at(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    arrival: np.ndarray, left: np.ndarray, times: np.ndarray, begin: float
+) -> np.ndarray:
+    """Trucks waiting (given sorted arrival and leaving times) just after and just before
+    each of ``times`` (sorted), the larger of the two; just before ``begin`` or earlier counts
+    0 (what queued before a window is read at its start). One sweep of the three arrays."""
+    count = np.empty(times.size, dtype=np.int64)
+    arrived_by = arrived_before = left_by = left_before = 0
+    for i in range(times.size):
+        t = times[i]
+        while arrived_before < arrival.size and arrival[arrived_before] < t:
+            arrived_before += 1
+        while left_before < left.size and left[left_before] < t:
+            left_before += 1
+        arrived_by = max(arrived_by, arrived_before)
+        while arrived_by < arrival.size and arrival[arrived_by] <= t:
+            arrived_by += 1
+        left_by = max(left_by, left_before)
+        while left_by < left.size and left[left_by] <= t:
+            left_by += 1
+        after = arrived_by - left_by
+        before = arrived_before - left_before if t > begin else 0
+        count[i] = max(after, before)
+    return count

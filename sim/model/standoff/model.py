@@ -16,8 +16,8 @@ import simpy
 
 from sim.model.interface import OutcomeSpec, Presentation, ReplicationResult
 from sim.model.standoff.belarus import Minsk
-from sim.model.standoff.border import Border, incident_times, next_trigger
-from sim.model.standoff.checkpoint import peak_queue
+from sim.model.standoff.border import Border, incident_times, next_trigger, sorted_records
+from sim.model.standoff.checkpoint import peak_queue_sorted
 from sim.model.standoff.fleet import (
     ABANDONED,
     AT_LARGE,
@@ -550,8 +550,9 @@ class Replication:
         owed = detention.fees_owed(horizon)
 
         records = self.waiting_records()
-        peak = max((peak_queue(arrival, left) for arrival, left in records), default=0)
-        traffic = self.border.traffic_outcomes(horizon, records)
+        ordered = sorted_records(records)
+        peak = max((peak_queue_sorted(arrival, left) for arrival, left in ordered), default=0)
+        traffic = self.border.traffic_outcomes(horizon, records, ordered)
 
         def since(day: float | None, origin: float | None) -> float | None:
             return None if day is None or origin is None else day - origin
