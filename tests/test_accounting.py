@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from sim.model import build_model, load_scenario
+from sim.model.standoff.fleet import COLUMNS, Fleet
 from sim.seeding import Streams
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -86,27 +87,35 @@ def test_compensation_paid_by_a_day_equals_its_series() -> None:
                 assert schemes.paid_until(run.fleet, day) == pytest.approx(series, rel=1e-9)
 
 
-def test_the_compiled_costs_are_the_numpy_expressions_to_the_last_bit() -> None:
-    """``Fleet.costs_until`` (one compiled pass and two dot products) against the array
-    expressions it replaced, on random fleets with times never reached (inf), before the
-    run (-inf), unknown (NaN), and on the day itself."""
-    from sim.model.standoff.fleet import COLUMNS, Fleet
-
-    rng = np.random.default_rng(8)
+def random_fleet(rng: np.random.Generator, size: int) -> Fleet:
+    """A fleet of random records, a fifth of its times never reached (inf), before the run
+    (-inf), unknown (NaN) or on day 40."""
     specials = np.array([np.inf, -np.inf, np.nan, 40.0])
+    fleet = Fleet.empty()
+    for name in COLUMNS:
+        column = rng.uniform(-5.0, 90.0, size)
+        special = rng.random(size) < 0.2
+        column[special] = rng.choice(specials, int(special.sum()))
+        if name in ("group", "status", "exit_kind"):
+            column = rng.integers(0, 3, size)
+        setattr(fleet, name, column)
+    return fleet
+
+
+def test_the_compiled_costs_are_the_numpy_expressions_to_the_last_bit() -> None:
+    """``Fleet.costs_until`` (one compiled pass and two dot products) and the daily cost series
+    (one compiled pass) against the array expressions they replaced, on random fleets."""
+    rng = np.random.default_rng(8)
+    days = np.arange(0.0, 61.0)
+    fees = np.cumsum(rng.uniform(0, 100, days.size))
     for trial in range(200):
-        size = int(rng.integers(0, 400))
-        fleet = Fleet.empty()
-        for name in COLUMNS:
-            column = rng.uniform(-5.0, 90.0, size)
-            special = rng.random(size) < 0.2
-            column[special] = rng.choice(specials, int(special.sum()))
-            if name in ("group", "status", "exit_kind"):
-                column = rng.integers(0, 3, size)
-            setattr(fleet, name, column)
-        for day in (40.0, float(rng.uniform(0, 90)), np.inf):
-            with np.errstate(invalid="ignore"):  # NaN times make NaN costs, on both sides
+        fleet = random_fleet(rng, int(rng.integers(0, 400)))
+        with np.errstate(invalid="ignore"):  # NaN times make NaN costs, on both sides
+            for day in (40.0, float(rng.uniform(0, 90)), np.inf):
                 mine = fleet.costs_until(day)
                 theirs = fleet.costs_until_numpy(day)
-            for a, b in zip(mine, theirs, strict=True):
-                assert a == b or (math.isnan(a) and math.isnan(b)), (trial, day, mine, theirs)
+                for a, b in zip(mine, theirs, strict=True):
+                    assert a == b or (math.isnan(a) and math.isnan(b)), (trial, day)
+            series = fleet.cumulative_cost_series(days, lambda d: fees)
+            reference = fleet.cumulative_cost_series_numpy(days, lambda d: fees)
+        assert np.array_equal(series, reference, equal_nan=True), trial

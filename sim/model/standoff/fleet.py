@@ -18,7 +18,14 @@ import numpy as np
 from numba import njit
 
 from sim.model.standoff.schema import Scenario
-from sim.model.standoff.sums import nan_max, nan_min, numpy_sum, ramp_sum, step_sum
+from sim.model.standoff.sums import (
+    grid_last_day,
+    nan_max,
+    nan_min,
+    numpy_sum,
+    ramp_sum,
+    step_sum,
+)
 
 INF = math.inf
 
@@ -221,7 +228,33 @@ class Fleet:
         such ramps over trucks are ``sums.ramp_sum``.
         ``fees(days)`` is the storage and exit fee accrued by each day (see
         ``Detention.fees_series``); retrieval costs count when paid.
+
+        On the daily grid 0, 1, ..., D one compiled pass (``_cost_series_on_grid``) bins every
+        part at once, each in the order and arithmetic of ``ramp_sum`` and ``step_sum``, so the
+        series is the same to the last bit as ``cumulative_cost_series_numpy``.
         """
+        last = grid_last_day(days)
+        if last is None:
+            return self.cumulative_cost_series_numpy(days, fees)
+        costs = _cost_series_on_grid(
+            self.idle_from,
+            self.idle_to,
+            self.replaced_at,
+            self.idle_eur_per_day,
+            self.replacement_eur_per_day,
+            self.replacement_cost_eur,
+            self.paid_at,
+            self.retrieval_cost_eur,
+            self.lost_at,
+            self.value_eur,
+            last,
+        )
+        return costs + fees(days)
+
+    def cumulative_cost_series_numpy(
+        self, days: np.ndarray, fees: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """``cumulative_cost_series`` from one ``ramp_sum`` or ``step_sum`` a part."""
         idle_end, lease_start, lease_end, lease_rate = self._segments()
         idle = ramp_sum(self.idle_from, self.idle_eur_per_day, days) - ramp_sum(
             idle_end, self.idle_eur_per_day, days
@@ -297,3 +330,71 @@ def _cost_parts(  # pragma: no cover - compiled; run as Python under NUMBA_DISAB
         numpy_sum(swaps, swap_count),
         numpy_sum(lost, lost_count),
     )
+
+
+@njit(cache=True)
+def _cost_series_on_grid(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    idle_from: np.ndarray,
+    idle_to: np.ndarray,
+    replaced_at: np.ndarray,
+    idle_rate: np.ndarray,
+    lease_rate: np.ndarray,
+    replacement_cost: np.ndarray,
+    paid_at: np.ndarray,
+    retrieval: np.ndarray,
+    lost_at: np.ndarray,
+    value: np.ndarray,
+    last: int,
+) -> np.ndarray:
+    """The carriers' costs but fees on days 0..last: idle and lease ramps (starts minus ends)
+    plus replacement, retrieval and assets lost as steps. Each part is binned as
+    ``sums._ramps_on_grid`` or ``sums._steps_on_grid`` bins it (a time counts from the first
+    day on or after it; infinite and NaN times never), and the parts are added in the order
+    of ``Fleet.cumulative_cost_series_numpy``."""
+    days = last + 1
+    # Ramps: 0 idle from, 1 idle end, 2 lease start, 3 lease end; each a (rate, rate * time)
+    # sum by day. Steps: 0 replacement, 1 retrieval, 2 value lost.
+    started = np.zeros((4, days))
+    weighted = np.zeros((4, days))
+    counted = np.zeros((3, days))
+    for i in range(idle_from.size):
+        replaced = replaced_at[i]
+        lease_end = idle_to[i] if math.isfinite(replaced) else math.inf
+        ramps = (
+            (idle_from[i], idle_rate[i]),
+            (nan_min(idle_to[i], replaced), idle_rate[i]),
+            (replaced, lease_rate[i]),
+            (lease_end, lease_rate[i]),
+        )
+        for part in range(4):
+            t, rate = ramps[part]
+            if -math.inf < t <= last:
+                day = max(0, math.ceil(t))
+                started[part, day] += rate
+                weighted[part, day] += rate * t
+        steps = (
+            (replaced, replacement_cost[i]),
+            (paid_at[i], retrieval[i]),
+            (lost_at[i], value[i]),
+        )
+        for part in range(3):
+            t, amount = steps[part]
+            if -math.inf < t <= last:
+                counted[part, max(0, math.ceil(t))] += amount
+    ramp = np.empty((4, days))
+    for part in range(4):
+        rate = 0.0
+        base = 0.0
+        for day in range(days):
+            rate += started[part, day]
+            base += weighted[part, day]
+            ramp[part, day] = day * rate - base
+    out = np.empty(days)
+    step = np.zeros(3)
+    for day in range(days):
+        for part in range(3):
+            step[part] += counted[part, day]
+        idle = ramp[0, day] - ramp[1, day]
+        lease = ramp[2, day] - ramp[3, day]
+        out[day] = idle + lease + step[0] + step[1] + step[2]
+    return out
