@@ -102,11 +102,21 @@ class Fleet:
     ) -> np.ndarray:
         """Add ``size`` trucks that are in Belarus at ``now``: a group for each by the groups'
         shares, then each truck's own parameters. Returns their indices."""
+        return self.append(self.draw(scenario, size, now, rng, departs_at))[0]
+
+    @staticmethod
+    def draw(
+        scenario: Scenario,
+        size: int,
+        now: float,
+        rng: np.random.Generator,
+        departs_at: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        """The rows of ``size`` trucks in Belarus at ``now`` (``append`` adds them): a group for
+        each by the groups' shares, then each truck's own parameters, drawn from ``rng``."""
         groups = list(scenario.fleet.groups.values())
-        shares = np.array([g.share for g in groups])
-        group = np.minimum(
-            np.searchsorted(np.cumsum(shares), rng.random(size), side="right"), len(groups) - 1
-        ).astype(np.int64)
+        cumulative = np.cumsum(np.array([g.share for g in groups]))
+        group = _pick_groups(rng.random(size), cumulative)
         value = np.empty(size)
         worth = np.empty(size)
         idle = np.empty(size)
@@ -122,7 +132,7 @@ class Fleet:
             return np.asarray(dist.sample(rng, size), dtype=float)  # type: ignore[attr-defined]
 
         owners = scenario.owners
-        new = {
+        return {
             "group": group,
             "value_eur": value,
             "worth_eur": worth,
@@ -139,17 +149,24 @@ class Fleet:
             "fee_paid_eur": np.zeros(size),
             "retrieval_cost_eur": np.zeros(size),
         }
+
+    def append(self, *batches: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Add the trucks of ``batches`` (from ``draw``; the times they do not give are "not
+        yet", inf), every column joined once; returns each batch's indices."""
         first = self.size
-        never = np.full((len(COLUMNS) - len(new), size), INF)  # the other times: not yet
-        rows = iter(never)
+        sizes = [batch["group"].size for batch in batches]
+        added = sum(sizes)
+        never = np.full(added, INF)
         for name in COLUMNS:
-            column = new.get(name)
-            if column is None:
-                column = next(rows)
+            parts = [batch[name] for batch in batches if name in batch]
+            column = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else never
+            if column is never:
+                never = np.full(added, INF)  # each not-yet column is its own array
             if first:
                 column = np.concatenate((getattr(self, name), column))
             setattr(self, name, column)
-        return np.arange(first, first + size)
+        bounds = np.cumsum([first, *sizes])
+        return [np.arange(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
     @property
     def size(self) -> int:
@@ -398,3 +415,20 @@ def _cost_series_on_grid(  # pragma: no cover - compiled; run as Python under NU
         lease = ramp[2, day] - ramp[3, day]
         out[day] = idle + lease + step[0] + step[1] + step[2]
     return out
+
+
+@njit(cache=True)
+def _pick_groups(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    uniform: np.ndarray, cumulative: np.ndarray
+) -> np.ndarray:
+    """Each truck's group for its uniform: how many cumulative shares are at or below it (the
+    last group if rounding leaves the total share below 1), as
+    ``np.searchsorted(cumulative, uniform, side="right")``."""
+    last = cumulative.size - 1
+    group = np.empty(uniform.size, dtype=np.int64)
+    for i in range(uniform.size):
+        count = 0
+        for share in cumulative:
+            count += share <= uniform[i]
+        group[i] = min(count, last)
+    return group

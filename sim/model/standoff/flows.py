@@ -48,17 +48,22 @@ class Trips:
     def update(self, now: float) -> None:
         """Bring the trucks in Belarus up to ``now``: ended trips leave, new entries arrive."""
         fleet = self.fleet
+        scenario = self.scenario
+        batches = []
         if self.initial_departures is not None:
             inside = self.initial_departures[self.initial_departures > now]
             self.initial_departures = None
-            fleet.extend(self.scenario, inside.size, 0.0, self.rng, inside)
-        done = (fleet.status == AT_LARGE) & (fleet.departs_at <= now)
-        fleet.status[done] = GONE
+            batches.append(Fleet.draw(scenario, inside.size, 0.0, self.rng, inside))
+        if fleet.size:
+            done = (fleet.status == AT_LARGE) & (fleet.departs_at <= now)
+            fleet.status[done] = GONE
         if self.entries_open and now > self.last:
             mean = self.entry_rate * self.stay * -math.expm1(-(now - self.last) / self.stay)
             count = int(self.rng.poisson(mean))
             stays = self.rng.exponential(self.stay, count)
-            self.fleet.extend(self.scenario, count, now, self.rng, now + stays)
+            batches.append(Fleet.draw(scenario, count, now, self.rng, now + stays))
+        if batches:
+            fleet.append(*batches)
         self.last = now
 
     def close(self, now: float) -> None:
