@@ -6,12 +6,12 @@ stream, a child of that sequence keyed by a stable hash of the stream's name. Tw
 with the same seed therefore share random numbers wherever they share structure (common random
 numbers), and results do not depend on how replications are spread over workers.
 
-A replication makes about twenty streams, and numpy takes about 8 µs to make each one (most of
-it in ``SeedSequence``'s Python-level set-up and ``generate_state``). The streams here are
-numpy's own ``PCG64`` generators in exactly the state numpy's ``SeedSequence`` would give them:
-the state words are worked out by a compiled copy of numpy's ``SeedSequence`` algorithm (mixing
-the entropy into a pool of four 32-bit words, then hashing the pool into the state), which
-``tests/test_seeding.py`` holds to numpy's own bit for bit. Each stream then costs under 1 µs.
+A replication makes about twenty streams and draws a dozen per-replication parameters, and
+numpy takes about 8 µs to seed each (most of it in ``SeedSequence``'s Python-level set-up and
+``generate_state``). The streams here are numpy's own ``PCG64`` generators in exactly the state
+numpy's ``SeedSequence`` would give them, worked out by a compiled copy of numpy's algorithm
+(``sim.pcg``), which ``tests/test_seeding.py`` holds to numpy's own bit for bit: a stream costs
+about 3 µs, a per-replication uniform (``uniforms``) well under 1 µs.
 """
 
 from __future__ import annotations
@@ -22,15 +22,6 @@ from typing import Any
 import numpy as np
 from numpy.random.bit_generator import ISpawnableSeedSequence
 
-# numpy's SeedSequence constants (numpy/random/bit_generator.pyx, after M. E. O'Neill's
-# seed_seq_fe): the hash multipliers of the entropy mixing (A) and of the output (B).
-_INIT_A = 0x43B0D7E5
-_MULT_A = 0x931E8875
-_INIT_B = 0x8B51F9DD
-_MULT_B = 0x58F38DED
-_MIX_MULT_L = 0xCA01F9DD
-_MIX_MULT_R = 0x4973F715
-_XSHIFT = 16
 _POOL_SIZE = 4  # numpy's DEFAULT_POOL_SIZE
 _MASK32 = 0xFFFFFFFF
 
@@ -56,72 +47,12 @@ def _words(value: int) -> list[int]:
     return words
 
 
-def _pcg64_state(entropy: np.ndarray, key: int, out: np.ndarray) -> None:  # pragma: no cover
-    """The four 64-bit words ``SeedSequence(entropy + [key]).generate_state(4, np.uint64)``
-    would give, into ``out``; ``entropy`` is the assembled entropy words without the stream key
-    (the run's words padded to the pool size, then the replication's). Compiled on first use."""
-    n = entropy.size + 1
-    pool = np.empty(_POOL_SIZE, np.uint32)
-    mult_a = np.uint32(_MULT_A)
-    left = np.uint32(_MIX_MULT_L)
-    right = np.uint32(_MIX_MULT_R)
-    shift = np.uint32(_XSHIFT)
-    hash_const = np.uint32(_INIT_A)
-    # mix_entropy: hash the first pool-size words into the pool ...
-    for i in range(_POOL_SIZE):
-        value = entropy[i] if i < n - 1 else np.uint32(key)
-        value ^= hash_const
-        hash_const = np.uint32(hash_const * mult_a)
-        value = np.uint32(value * hash_const)
-        value ^= value >> shift
-        pool[i] = value
-    # ... mix every pool word into every other ...
-    for i_src in range(_POOL_SIZE):
-        for i_dst in range(_POOL_SIZE):
-            if i_src != i_dst:
-                value = pool[i_src] ^ hash_const
-                hash_const = np.uint32(hash_const * mult_a)
-                value = np.uint32(value * hash_const)
-                value ^= value >> shift
-                mixed = np.uint32(np.uint32(left * pool[i_dst]) - np.uint32(right * value))
-                pool[i_dst] = mixed ^ (mixed >> shift)
-    # ... then mix the remaining entropy words into every pool word.
-    for i_src in range(_POOL_SIZE, n):
-        word = entropy[i_src] if i_src < n - 1 else np.uint32(key)
-        for i_dst in range(_POOL_SIZE):
-            value = word ^ hash_const
-            hash_const = np.uint32(hash_const * mult_a)
-            value = np.uint32(value * hash_const)
-            value ^= value >> shift
-            mixed = np.uint32(np.uint32(left * pool[i_dst]) - np.uint32(right * value))
-            pool[i_dst] = mixed ^ (mixed >> shift)
-    # generate_state(4, uint64): eight 32-bit words cycling over the pool, paired little-endian.
-    mult_b = np.uint32(_MULT_B)
-    hash_const = np.uint32(_INIT_B)
-    for j in range(4):
-        halves = np.empty(2, np.uint64)
-        for half in range(2):
-            value = pool[(2 * j + half) % _POOL_SIZE] ^ hash_const
-            hash_const = np.uint32(hash_const * mult_b)
-            value = np.uint32(value * hash_const)
-            value ^= value >> shift
-            halves[half] = np.uint64(value)
-        out[j] = (halves[1] << np.uint64(32)) | halves[0]
+def _pcg() -> Any:
+    """``sim.pcg``, the compiled seeding (imported when a stream is first made: numba is
+    imported then, so commands that run no model do not pay for it)."""
+    from sim import pcg
 
-
-_compiled: Any = None
-
-
-def _kernel() -> Any:
-    """The compiled ``_pcg64_state`` (numba is imported only when a stream is first made, so
-    commands that run no model do not pay for it; the machine code is cached beside this
-    file)."""
-    global _compiled
-    if _compiled is None:
-        from numba import njit
-
-        _compiled = njit(cache=True, nogil=True)(_pcg64_state)
-    return _compiled
+    return pcg
 
 
 class _StreamSeed(ISpawnableSeedSequence):
@@ -183,7 +114,7 @@ class Streams:
         if self._entropy is None:
             return np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=spawn_key))
         state = np.empty(4, dtype=np.uint64)
-        _kernel()(self._entropy, key, state)
+        _pcg().pcg64_state(self._entropy, key, state)
         seed_seq: Any = _StreamSeed(state, self.seed, spawn_key)  # numpy takes any ISeedSequence
         return np.random.PCG64(seed_seq)
 
@@ -201,6 +132,15 @@ class Streams:
         first ``random()`` of the generator ``streams[name]`` would be."""
         # Generator.random(): the top 53 bits of the next 64-bit output, times 2**-53.
         return float(int(self._bit_generator(name).random_raw()) >> 11) * (1.0 / 9007199254740992.0)
+
+    def uniforms(self, names: list[str]) -> list[float]:
+        """``[self.uniform(name) for name in names]``, worked out in one compiled call."""
+        if self._entropy is None or not names:
+            return [self.uniform(name) for name in names]
+        keys = np.array([stream_key(name) for name in names], dtype=np.int64)
+        out = np.empty(len(names))
+        _pcg().first_doubles(self._entropy, keys, out)
+        return out.tolist()
 
     def root_generator(self) -> np.random.Generator:
         """A generator on the replication's own SeedSequence (for user models with one rng)."""

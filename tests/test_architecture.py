@@ -1,9 +1,9 @@
 """The layout's promises, checked on the source: a model is one folder that nothing above it
 names, and no layer imports a layer above it.
 
-Layers, from the bottom: ``errors``/``seeding``/``files``/``fmt``/``limits`` < ``scenario`` <
-``model`` < ``results``/``runner`` < ``sweep``/``analysis``/``report`` < ``api`` < ``cli``. A
-module may import from its own layer and the layers below.
+Layers, from the bottom: ``errors``/``seeding``/``pcg``/``files``/``fmt``/``limits`` <
+``scenario`` < ``model`` < ``results``/``runner`` < ``sweep``/``analysis``/``report`` < ``api`` <
+``cli``. A module may import from its own layer and the layers below.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def test_nothing_outside_the_model_folder_names_the_model() -> None:
 
 
 LAYERS = [
-    ("sim.errors", "sim.seeding", "sim.files", "sim.fmt", "sim.limits"),
+    ("sim.errors", "sim.seeding", "sim.pcg", "sim.files", "sim.fmt", "sim.limits"),
     ("sim.scenario",),
     ("sim.model",),
     ("sim.results", "sim.runner"),

@@ -94,3 +94,16 @@ def test_the_root_generator_is_the_replications_seed_sequence() -> None:
     assert np.array_equal(
         theirs, np.random.default_rng(np.random.SeedSequence(3).spawn(5)[4]).random(3)
     )
+
+
+def test_uniforms_are_the_uniforms_one_by_one() -> None:
+    """The compiled batch (seeding, PCG64's set-up and first step) gives numpy's first
+    ``random()`` of each stream, for seeds and indices of every width."""
+    rng = np.random.default_rng(11)
+    names = [f"world/p{k}" for k in range(7)] + ["ü"]
+    for seed, replication in zip(widths(rng, 150), widths(rng, 150), strict=False):
+        streams = Streams(seed, replication)
+        expected = [reference(seed, replication, name).random() for name in names]
+        assert streams.uniforms(names) == expected, (seed, replication)
+    assert Streams(1, 2).uniforms([]) == []
+    assert Streams(np.int64(3), 4).uniforms(["a"]) == [Streams(3, 4).uniform("a")]  # type: ignore[arg-type]

@@ -236,6 +236,7 @@ class StandoffModel:
         self.world_params = [
             (path, dist) for path, dist in params if not isinstance(dist, Constant)
         ]
+        self.world_streams = [f"world/{path}" for path, _ in self.world_params]
         # (dist, value): keyed by id(dist) only in the replication, as a model sent to another
         # process holds copies of its distributions.
         self.world_constants = [
@@ -274,8 +275,9 @@ class Replication:
         # through its quantile function, so changing, adding or removing a parameter leaves
         # every other parameter's draw alone (common random numbers across scenarios).
         self._world = {id(dist): value for dist, value in model.world_constants}
-        for path, dist in model.world_params:
-            self._world[id(dist)] = float(dist.ppf(streams.uniform(f"world/{path}")))
+        uniforms = streams.uniforms(model.world_streams)
+        for (_, dist), uniform in zip(model.world_params, uniforms, strict=True):
+            self._world[id(dist)] = float(dist.ppf(uniform))
         self.env = simpy.Environment()
         self.initial_trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
         self.fleet = Fleet.empty()
