@@ -548,3 +548,24 @@ def test_closed_form_ppf_matches_scipy(spec: dict) -> None:
     q = np.array([1e-9, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999, 1 - 1e-9])
     np.testing.assert_allclose(d.ppf(q), d.frozen().ppf(q), rtol=1e-9, atol=1e-12)
     assert isinstance(d.ppf(0.3), float)
+
+
+def test_one_uniform_maps_as_an_array_of_them_does() -> None:
+    """Uniform and triangular quantiles of one float (each replication's parameters) take a
+    float-only path; it gives the array path's values to the last bit, modes at either end
+    and quantiles 0 and 1 included."""
+    from sim.scenario.distributions import Triangular, Uniform
+
+    rng = np.random.default_rng(5)
+    for trial in range(3000):
+        low = float(rng.normal() * 100)
+        high = low + float(rng.random() * 1000) + 1e-9
+        mode = (low, high, low + (high - low) * float(rng.random()))[trial % 3]
+        q = (0.0, 1.0, float(rng.random()))[min(trial % 50, 2)]
+        for dist in (
+            Uniform(dist="uniform", low=low, high=high),
+            Triangular(dist="triangular", low=low, mode=mode, high=high),
+        ):
+            one = dist.ppf(q)
+            assert type(one) is float
+            assert one == float(dist.ppf(np.array([q]))[0]), (dist, q)

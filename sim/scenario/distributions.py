@@ -400,6 +400,8 @@ class Uniform(Dist):
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
         """``low + q (high - low)``."""
+        if type(q) is float:  # one per replication and parameter: the same arithmetic in floats
+            return self.low + q * (self.high - self.low)
         return _scalar_or_array(self.low + np.asarray(q) * (self.high - self.low), q)
 
     def mean(self) -> float:
@@ -441,6 +443,10 @@ class Triangular(Dist):
     def ppf(self, q: np.ndarray | float) -> np.ndarray | float:
         """Closed form: the square-root branches either side of the mode's CDF value."""
         a, c, b = self.low, self.mode, self.high
+        if type(q) is float and 0.0 <= q <= 1.0:  # one uniform: only its branch, in floats
+            if q < (c - a) / (b - a):
+                return a + math.sqrt(q * (b - a) * (c - a))
+            return b - math.sqrt((1.0 - q) * (b - a) * (b - c))
         u = np.asarray(q, dtype=float)
         split = (c - a) / (b - a)
         left = a + np.sqrt(u * (b - a) * (c - a))
