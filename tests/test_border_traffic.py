@@ -446,3 +446,34 @@ def test_a_second_closure_in_the_reopening_window_counts_from_its_first_instant(
     out = border.traffic_outcomes(60.0)
     assert out["reopening_wait_hours"] == pytest.approx(120.0, abs=1e-6)
     assert out["reopening_peak_queue"] == pytest.approx(250.0, abs=1e-9)
+
+
+def test_checkpoint_picks_follow_the_capacity_when_each_truck_set_off() -> None:
+    """The compiled pick against the rule in numpy: the period of min(departure, now) (before
+    the first: the last row, as numpy's index -1), then the first cumulative weight above the
+    uniform times the total; no departures: the latest period."""
+    from sim.model.standoff.border import _pick_checkpoints
+
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        periods, count = int(rng.integers(1, 5)), int(rng.integers(2, 5))
+        days = np.sort(rng.integers(0, 30, periods).astype(float))
+        cumulative = np.cumsum(rng.integers(0, 4, (periods, count)).astype(float), axis=1)
+        cumulative[cumulative[:, -1] == 0] = np.arange(1.0, count + 1.0)
+        size = int(rng.integers(0, 40))
+        uniform = rng.random(size)
+        uniform[: size // 4] = 0.0
+        departure = rng.integers(-3, 35, size).astype(float)
+        now = float(rng.integers(0, 35))
+        period = np.searchsorted(days, np.minimum(departure, now), side="right") - 1
+        rows = cumulative[period]
+        expected = np.minimum((uniform[:, None] * rows[:, -1:] >= rows).sum(axis=1), count - 1)
+        got = _pick_checkpoints(days, cumulative, departure, now, uniform)
+        assert got.tolist() == expected.tolist()
+        latest = cumulative[-1]
+        expected = np.minimum(
+            np.searchsorted(latest, uniform * latest[-1], side="right"), count - 1
+        )
+        assert _pick_checkpoints(days, cumulative, np.empty(0), now, uniform).tolist() == (
+            expected.tolist()
+        )

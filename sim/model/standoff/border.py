@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from sim.model.standoff.checkpoint import CheckpointQueue, counts_at
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
 from sim.model.standoff.schema import Closure as ClosureSpec
 from sim.model.standoff.schema import Incidents as IncidentsSpec
-from sim.model.standoff.sums import count_between
+from sim.model.standoff.sums import count_between, nan_min
 from sim.scenario.distributions import Dist
 
 INF = math.inf
@@ -181,19 +182,9 @@ class Border:
             choice = np.zeros(ids.size, dtype=np.int64)
         else:
             days, cumulative = self._choice_table()
-            if departure is None:
-                period = np.full(1, days.size - 1)
-            else:
-                period = np.searchsorted(days, np.minimum(departure, now), side="right") - 1
             uniform = rng.random(ids.size) if draws is None else draws.pick[ids]
-            if period.min() == period.max():  # one period (the usual case): a binary search
-                row = cumulative[int(period[0])]
-                choice = np.searchsorted(row, uniform * row[-1], side="right")
-            else:
-                rows = cumulative[period]
-                pick = uniform * rows[:, -1]
-                choice = (pick[:, None] >= rows).sum(axis=1)
-            choice = np.minimum(choice, count - 1)
+            set_off = np.empty(0) if departure is None else departure  # none: the latest period
+            choice = _pick_checkpoints(days, cumulative, set_off, now, uniform)
         for index, queue in enumerate(self.checkpoints):
             mine = np.flatnonzero(choice == index)
             if not mine.size:
@@ -428,3 +419,31 @@ def next_trigger(
     first = counted[: counted.size - k + 1]
     hits = np.flatnonzero((last - first <= spec.window_days) & (last >= earliest))
     return float(last[hits[0]]) if hits.size else INF
+
+
+@njit(cache=True)
+def _pick_checkpoints(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    days: np.ndarray,
+    cumulative: np.ndarray,
+    departure: np.ndarray,
+    now: float,
+    uniform: np.ndarray,
+) -> np.ndarray:
+    """Each truck's checkpoint: in the capacity period of ``min(departure, now)`` (the last
+    period starting on or before it, ``days``; the latest period if ``departure`` is empty or
+    none starts by then), the first checkpoint whose cumulative weight exceeds ``uniform``
+    times the total (the last if rounding leaves none)."""
+    periods, count = cumulative.shape
+    choice = np.empty(uniform.size, dtype=np.int64)
+    for i in range(uniform.size):
+        period = periods - 1
+        if departure.size:
+            period = np.searchsorted(days, nan_min(departure[i], now), side="right") - 1
+            if period < 0:
+                period += periods
+        pick = uniform[i] * cumulative[period, count - 1]
+        chosen = 0
+        for k in range(count):
+            chosen += cumulative[period, k] <= pick
+        choice[i] = min(chosen, count - 1)
+    return choice
