@@ -168,6 +168,22 @@ class Fleet:
         bounds = np.cumsum([first, *sizes])
         return [np.arange(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
+    def lose(self, ids: np.ndarray, now: float, status: int) -> int:
+        """The trucks ``ids`` are lost to their owners at ``now`` (written off or taken): they
+        get ``status`` and leave the lots, their idle time ends. Returns how many of them were
+        on the lots (held) until then."""
+        return int(
+            _lose_rows(
+                np.asarray(ids, dtype=np.int64),
+                float(now),
+                status,
+                self.status,
+                self.lost_at,
+                self.left_lot,
+                self.idle_to,
+            )
+        )
+
     @property
     def size(self) -> int:
         return int(self.group.size)
@@ -432,3 +448,25 @@ def _pick_groups(  # pragma: no cover - compiled; run as Python under NUMBA_DISA
             count += share <= uniform[i]
         group[i] = min(count, last)
     return group
+
+
+@njit(cache=True)
+def _lose_rows(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    ids: np.ndarray,
+    now: float,
+    code: int,
+    status: np.ndarray,
+    lost_at: np.ndarray,
+    left_lot: np.ndarray,
+    idle_to: np.ndarray,
+) -> int:
+    """``Fleet.lose`` in one loop (a review writes trucks off almost every time)."""
+    held = 0
+    for i in ids:
+        held += status[i] == HELD
+    for i in ids:
+        status[i] = code
+        lost_at[i] = now
+        left_lot[i] = now
+        idle_to[i] = now
+    return held

@@ -425,11 +425,6 @@ class Detention:
         self.log(f"confiscation: {seized.size} trucks")
 
     def _lose(self, ids: np.ndarray, now: float, status: int) -> None:
-        fleet = self.fleet
-        self._on_lots -= int(np.count_nonzero(fleet.status[ids] == HELD))
-        fleet.status[ids] = status
-        fleet.lost_at[ids] = now
-        fleet.left_lot[ids] = now
-        fleet.idle_to[ids] = now
+        self._on_lots -= self.fleet.lose(ids, now, status)
         if status == ABANDONED and self.release_day is None:
             self.log(f"{ids.size} trucks written off")
