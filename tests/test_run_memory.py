@@ -240,3 +240,33 @@ def test_dry_run_in_a_fresh_process_is_fast(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
     assert time.perf_counter() - started < 30
     json.dumps(done.stdout)  # plain text
+
+
+@pytest.mark.parametrize("name", ["baseline", "policies"])
+def test_a_replication_is_freed_without_the_cycle_collector(name: str) -> None:
+    """Nothing of a finished replication is left in a reference cycle (only SimPy's own
+    environment, which binds its methods to itself), so its fleet, queues and processes are
+    freed as soon as the run is done: the cyclic collector's passes over them cost about 5% of
+    a replication's time when they were."""
+    import gc
+
+    from sim.model import build_model, load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    path = root / ("benchmarks/policies.yaml" if name == "policies" else "scenarios/baseline.yaml")
+    model = build_model(load_scenario(path)[0])
+    model.run_replication(Streams(1, 0))
+    gc.collect()
+    flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for index in range(3):
+            model.run_replication(Streams(1, index))
+        gc.collect()
+        kinds = {type(o).__module__.split(".")[0] for o in gc.garbage}
+        left = [type(o).__name__ for o in gc.garbage if type(o).__module__.startswith("sim.")]
+    finally:
+        gc.set_debug(flags)
+        gc.garbage.clear()
+    assert left == []
+    assert kinds <= {"builtins", "simpy", "itertools"}

@@ -278,7 +278,24 @@ class Replication:
         uniforms = streams.uniforms(model.world_streams)
         for (_, dist), uniform in zip(model.world_params, uniforms, strict=True):
             self._world[id(dist)] = float(dist.ppf(uniform))
-        self.env = simpy.Environment()
+        self.env = env = simpy.Environment()
+        world = self._world
+
+        # The helpers the mechanisms are handed are closures over what they read, not methods
+        # of the replication, so that no mechanism holds the replication: with the pending
+        # events dropped at the end of ``run`` nothing is left in a reference cycle, and the
+        # run's objects are freed at once instead of by the cyclic garbage collector.
+        def value_of(dist: object) -> float:
+            """This replication's value of a replication-level parameter."""
+            return world[id(dist)]
+
+        def log(what: str) -> None:
+            """Record an event in the trace (only when tracing)."""
+            if events is not None:
+                events.append((env.now, what))
+
+        self.value_of = value_of
+        self.log = log
         self.initial_trucks = max(0, round(self.value_of(scenario.fleet.trucks_in_belarus)))
         self.fleet = Fleet.empty()
         self.trips = Trips(
@@ -299,6 +316,16 @@ class Replication:
             self.log,
         )
         self.minsk = Minsk(scenario, self.detention, self.value_of, self.log)
+        fleet, border, detention = self.fleet, self.border, self.detention
+
+        def net_loss_until(day: float) -> float:
+            """Carriers' losses by ``day`` (now), net of compensation, with every decision due
+            and every checkpoint passage up to ``day`` accounted for."""
+            border.advance(day)
+            detention.sync_exits()
+            return fleet.carrier_cost_until(day) - detention.compensations.paid_until(fleet, day)
+
+        self.net_loss_until = net_loss_until
         self.negotiations = Negotiations(
             self.env,
             scenario,
@@ -313,24 +340,6 @@ class Replication:
         self.first_reopening: float | None = None
         self.hold_pending = False
         self._records: list[tuple[np.ndarray, np.ndarray]] | None = None
-
-    def log(self, what: str) -> None:
-        """Record an event in the trace (only when tracing)."""
-        if self.events is not None:
-            self.events.append((self.env.now, what))
-
-    def value_of(self, dist: object) -> float:
-        """This replication's value of a replication-level parameter."""
-        return self._world[id(dist)]
-
-    def net_loss_until(self, day: float) -> float:
-        """Carriers' losses by ``day`` (now), net of compensation, with every decision due and
-        every checkpoint passage up to ``day`` accounted for."""
-        self.border.advance(day)
-        self.detention.sync_exits()
-        return self.fleet.carrier_cost_until(day) - self.detention.compensations.paid_until(
-            self.fleet, day
-        )
 
     # -- processes -----------------------------------------------------------------------------
     def closures(self) -> Process:
@@ -511,7 +520,13 @@ class Replication:
         self.detention.apply_processing(self.horizon)
         self.border.advance(self.horizon)
         self.detention.sync_exits()
-        return ReplicationResult(outcomes=self.outcomes(), series=self.series())
+        result = ReplicationResult(outcomes=self.outcomes(), series=self.series())
+        # Events still pending at the horizon hold the processes waiting on them, and these
+        # the replication; the border holds the detention's hook: dropping both ends the last
+        # reference cycles through the run's objects (see __init__).
+        env._queue.clear()
+        self.border.before_advance.clear()
+        return result
 
     # -- outcomes ------------------------------------------------------------------------------
     def waiting_records(self) -> list[tuple[np.ndarray, np.ndarray]]:
