@@ -31,6 +31,7 @@ The exit status is 1 if any test rejects or the ratio is below the target.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import sys
@@ -94,9 +95,12 @@ def interleaved_runs(
 ) -> tuple[list[Outcomes], float, list[Outcomes], float]:
     """Both models' replications in ``blocks`` alternating blocks, so that a change in the
     machine's load (other processes on a shared core) weighs on both alike; returns each
-    model's outcomes and seconds. One untimed warm-up replication each first."""
+    model's outcomes and seconds. One untimed warm-up replication each first, then a full
+    garbage collection, so that collecting what start-up left (imports, scenario loading)
+    falls into neither model's time."""
     engine(Streams(seed, counts[0]))
     naive(Streams(seed, NAIVE_OFFSET + counts[1]))
+    gc.collect()
     results: tuple[list[Outcomes], list[Outcomes]] = ([], [])
     seconds = [0.0, 0.0]
     blocks = max(1, blocks)
