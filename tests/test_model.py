@@ -563,11 +563,11 @@ def test_results_do_not_depend_on_when_belarus_s_processing_is_applied(
     lazy = [model.run_replication(Streams(11, index)) for index in range(6)]
     review = Detention.review
 
-    def eager(self: Detention, now: float) -> None:
+    def eager(self: Detention, now: float) -> bool:
         self.apply_processing(now)
         self.border.advance(now)
         self.sync_exits()
-        review(self, now)
+        return review(self, now)
 
     monkeypatch.setattr(Detention, "review", eager)
     for index, first in enumerate(lazy):

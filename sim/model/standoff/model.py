@@ -465,9 +465,8 @@ class Replication:
         interval = self.scenario.owners.review_interval_days
         while True:
             yield self.env.timeout(interval)
-            if not self.detention.unresolved(self.env.now):
-                return
-            self.detention.review(self.env.now)
+            if not self.detention.review(self.env.now):
+                return  # released, taken, or no truck left on the lots
 
     def policy_change(self, day: float) -> Process:
         yield self.env.timeout(day)

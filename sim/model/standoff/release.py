@@ -32,7 +32,6 @@ from sim.model.standoff.fleet import (
     RETURNING,
     Fleet,
 )
-from sim.model.standoff.owners import Terms
 from sim.model.standoff.schema import Compensation, Scenario
 from sim.model.standoff.sums import ramp_sum, step_sum
 
@@ -264,31 +263,30 @@ class Detention:
         future = [d for d in self.announced_deadlines if d > now]
         return min(future) if future else INF
 
-    def review(self, now: float) -> None:
+    def review(self, now: float) -> bool:
         """A decision point: every owner still waiting with a truck on the lots chooses what
-        to do (owners already in Belarus's processing queue have chosen)."""
+        to do (owners already in Belarus's processing queue have chosen). Returns whether the
+        standoff is unresolved at ``now`` (if not, there is nothing to decide)."""
         if not self.unresolved(now):
-            return
-        fleet = self.fleet
+            return False
         size = self._waiting
         if size == 0:
-            return
+            return True
+        fleet = self.fleet
         waited = now - self.hold_day  # type: ignore[operator]
         if self.compensations.reads_records(now):
             self.apply_processing(now)  # a budget: what was paid so far counts every retrieval
         per_day, share = self.compensations.terms_for(now, self._wait_group[:size], fleet)
-        terms = Terms(
-            now=now,
-            fee_owed=self.fee_owed(now),
-            fee_per_day=self.fees.rate(now),
-            backlog_days=max(0.0, self._server_free - now),
-            processing_per_day=self.processing_per_day,
-            expected_discount=self.expected_discount,
-            deadline=self.believed_deadline(now),
-            credibility=self.credibility,
-        )
+        # The terms every owner knows (owners.Terms, in its order, passed one by one).
         self._waiting, retrieve, write_off, processed_at = owners.review(
-            *terms,
+            now,
+            self.fee_owed(now),
+            self.fees.rate(now),
+            max(0.0, self._server_free - now),
+            self.processing_per_day,
+            self.expected_discount,
+            self.believed_deadline(now),
+            self.credibility,
             self._wait,
             self._wait_ids,
             self._wait_group,
@@ -304,6 +302,7 @@ class Detention:
             self._lose(write_off, now, ABANDONED)
         if retrieve.size:
             self._request(retrieve, now, processed_at)
+        return True
 
     def _request(self, ids: np.ndarray, now: float, at: np.ndarray) -> None:
         """Owners ask Belarus to process ``ids`` (in this order) from ``now``, each done at
