@@ -25,6 +25,7 @@ from sim.model.standoff.fleet import (
     EXIT_EVACUATED,
     EXIT_RELEASED,
     EXIT_RETRIEVED,
+    GONE,
     HELD,
     LEAVING,
     RETURNING,
@@ -574,16 +575,18 @@ class Replication:
             return None if day is None or origin is None else day - origin
 
         release_day = detention.release_day
-        confiscated = int(np.count_nonzero(status == CONFISCATED))
-        still_held = int(np.count_nonzero(status == HELD))
+        by_status = np.bincount(status, minlength=GONE + 1).tolist()  # trucks by status ...
+        by_exit = np.bincount(exit_kind, minlength=EXIT_RELEASED + 1).tolist()  # ... and exit
+        confiscated = by_status[CONFISCATED]
+        still_held = by_status[HELD]
         standoff_gain = fees + assets
         return {
             "trucks_in_belarus": self.initial_trucks,
-            "trucks_evacuated": int(np.count_nonzero(exit_kind == EXIT_EVACUATED)),
+            "trucks_evacuated": by_exit[EXIT_EVACUATED],
             "trucks_held": detention.trucks_held,
-            "trucks_retrieved": int(np.count_nonzero(exit_kind == EXIT_RETRIEVED)),
-            "trucks_released": int(np.count_nonzero(exit_kind == EXIT_RELEASED)),
-            "trucks_abandoned": int(np.count_nonzero(status == ABANDONED)),
+            "trucks_retrieved": by_exit[EXIT_RETRIEVED],
+            "trucks_released": by_exit[EXIT_RELEASED],
+            "trucks_abandoned": by_status[ABANDONED],
             "trucks_confiscated": confiscated,
             "trucks_still_held": still_held,
             "trucks_replaced": int(np.count_nonzero(fleet.replaced_at <= horizon)),
