@@ -46,6 +46,7 @@ import math
 import numpy as np
 from numba import njit
 
+from sim.model.standoff.sums import nan_max
 from sim.scenario.distributions import Dist
 
 INF = math.inf
@@ -328,18 +329,20 @@ class CheckpointQueue:
         if first < last and self.time < self._clears_at:
             # The background queues (or keeps arriving at a saturated checkpoint): record the
             # background ahead of each truck that arrives now; trucks wait for it to be served.
-            start, capacity = self.seg_start[-1], self.seg_capacity[-1]
             new = max(first, int(np.searchsorted(arrival, self.time, side="left")))
-            self._pend_ahead[new:last] = self.seg_arrived[-1] + self.seg_rate[-1] * (
-                arrival[new:last] - start
+            ready = _ready_behind_background(
+                arrival,
+                self._pend_ahead,
+                first,
+                new,
+                last,
+                self.seg_start[-1],
+                self.seg_arrived[-1],
+                self.seg_rate[-1],
+                self.seg_arrived[-1] - self.seg_backlog[-1],
+                self.seg_capacity[-1],
+                self.time,
             )
-            served = self.seg_arrived[-1] - self.seg_backlog[-1]
-            behind = self._pend_ahead[first:last] - served
-            if capacity > 0:
-                ready_at = start + behind / capacity
-            else:
-                ready_at = np.where(behind > 0, INF, -INF)
-            ready = np.maximum(np.maximum(arrival[first:last], ready_at), self.time)
         else:
             ready = arrival[first:last]
         if self.open_lanes > 0 and first < last:
@@ -424,6 +427,39 @@ class CheckpointQueue:
             start,
             start + np.concatenate(self.started_service),
         )
+
+
+@njit(cache=True)
+def _ready_behind_background(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+    arrival: np.ndarray,
+    ahead: np.ndarray,
+    first: int,
+    new: int,
+    last: int,
+    start: float,
+    arrived: float,
+    rate: float,
+    served: float,
+    capacity: float,
+    now: float,
+) -> np.ndarray:
+    """When trucks ``first..last`` (by arrival) are ready for a lane behind the background:
+    the trucks from ``new`` on arrived in the current fluid segment (from ``start``, with
+    ``arrived`` background vehicles arrived by then, arriving at ``rate``) and record the
+    background ahead of them (``ahead``); each is ready when the background served (``served``
+    at ``start``, then ``capacity`` a day) reaches what was ahead of it, not before it arrives
+    nor before ``now`` (with no capacity: never if background is ahead of it)."""
+    for i in range(new, last):
+        ahead[i] = arrived + rate * (arrival[i] - start)
+    ready = np.empty(last - first)
+    for i in range(first, last):
+        behind = ahead[i] - served
+        if capacity > 0:
+            ready_at = start + behind / capacity
+        else:
+            ready_at = math.inf if behind > 0 else -math.inf
+        ready[i - first] = nan_max(nan_max(arrival[i], ready_at), now)
+    return ready
 
 
 def peak_queue(arrival: np.ndarray, left: np.ndarray) -> int:
