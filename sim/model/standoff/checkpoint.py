@@ -430,7 +430,7 @@ class CheckpointQueue:
 
 
 @njit(cache=True)
-def _ready_behind_background(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
+def _ready_behind_background(  # pragma: no cover - compiled
     arrival: np.ndarray,
     ahead: np.ndarray,
     first: int,
