@@ -119,3 +119,35 @@ def test_the_compiled_costs_are_the_numpy_expressions_to_the_last_bit() -> None:
             series = fleet.cumulative_cost_series(days, lambda d: fees)
             reference = fleet.cumulative_cost_series_numpy(days, lambda d: fees)
         assert np.array_equal(series, reference, equal_nan=True), trial
+
+
+def test_the_compiled_fee_series_is_the_numpy_path_to_the_last_bit() -> None:
+    """``Detention.fees_series`` on the daily grid (one compiled pass) against the ramp and
+    step sums it replaced: on seeded runs, then on the same runs' fleets with random
+    records (fees fixed at the hold, never, before day 0, unknown)."""
+    from sim.model.standoff.model import Replication
+
+    scenario, _ = load_scenario(SCENARIOS / "fee-halved.yaml")
+    model = build_model(scenario)
+    rng = np.random.default_rng(2)
+    days = np.arange(0.0, float(int(scenario.horizon_days)) + 1.0)
+    checked = 0
+    for index in range(6):
+        run = Replication(model, Streams(5, index))  # type: ignore[arg-type]
+        run.run()
+        detention = run.detention
+        if detention.hold_day is None:
+            continue
+        assert np.array_equal(detention.fees_series(days), detention.fees_series_numpy(days))
+        fleet = run.fleet
+        size = fleet.size
+        fleet.held_from[:] = rng.uniform(-5.0, 200.0, size)
+        fleet.fee_fixed_at[:] = fleet.held_from + rng.choice([0.0, 3.5, 40.0], size)
+        fleet.fee_fixed_at[rng.random(size) < 0.2] = rng.choice([np.inf, np.nan, -1.0])
+        fleet.fee_paid_eur[:] = rng.uniform(0.0, 5000.0, size)
+        with np.errstate(invalid="ignore"):
+            mine = detention.fees_series(days)
+            theirs = detention.fees_series_numpy(days)
+        assert np.array_equal(mine, theirs, equal_nan=True)
+        checked += 1
+    assert checked >= 3

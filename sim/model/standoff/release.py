@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 from sim.model.standoff import owners
 from sim.model.standoff.border import Border, ExitDraws
@@ -33,7 +34,7 @@ from sim.model.standoff.fleet import (
     Fleet,
 )
 from sim.model.standoff.schema import Compensation, Scenario
-from sim.model.standoff.sums import ramp_sum, step_sum
+from sim.model.standoff.sums import grid_last_day, ramp_sum, step_sum
 
 INF = math.inf
 NONE = np.empty(0)  # no compensation in owners.review
@@ -189,7 +190,24 @@ class Detention:
         (processed, or released on terms) accrues what it pays evenly from its hold to the
         day the amount was fixed; a truck still on the lots at the end of the run accrues the
         fee owed at the going rate; a truck abandoned or confiscated never pays, and counts
-        its value lost instead (``Fleet.cumulative_cost_series``). The series never falls."""
+        its value lost instead (``Fleet.cumulative_cost_series``). The series never falls.
+
+        On the daily grid the settled fees are binned in one compiled pass
+        (``_settled_fees_on_grid``, the arithmetic and order of ``ramp_sum`` and ``step_sum``:
+        the same to the last bit as ``fees_series_numpy``)."""
+        if self.hold_day is None:
+            return np.zeros(days.size)
+        fleet = self.fleet
+        last = grid_last_day(days)
+        if last is None:
+            return self.fees_series_numpy(days)
+        accrued = _settled_fees_on_grid(
+            fleet.held_from, fleet.fee_fixed_at, fleet.fee_paid_eur, last
+        )
+        return self._add_fees_on_lots(days, accrued)
+
+    def fees_series_numpy(self, days: np.ndarray) -> np.ndarray:
+        """``fees_series`` from ``ramp_sum`` and ``step_sum`` over the settled trucks."""
         fleet = self.fleet
         if self.hold_day is None:
             return np.zeros(days.size)
@@ -206,7 +224,11 @@ class Detention:
             - ramp_sum(stop[ramp], rate[ramp], days)
             + step_sum(stop[~ramp], amount[~ramp], days)
         )
-        still = int(np.count_nonzero(fleet.status == HELD))
+        return self._add_fees_on_lots(days, accrued)
+
+    def _add_fees_on_lots(self, days: np.ndarray, accrued: np.ndarray) -> np.ndarray:
+        """``accrued`` plus the fee owed by each of ``days`` on the trucks still on the lots."""
+        still = int(np.count_nonzero(self.fleet.status == HELD))
         if still:
             per_truck = np.asarray(self.fees.accrued(days)) - self.fees.accrued_at(self.hold_day)
             accrued = accrued + still * np.maximum(per_truck, 0.0)
@@ -427,3 +449,48 @@ class Detention:
         self._on_lots -= self.fleet.lose(ids, now, status)
         if status == ABANDONED and self.release_day is None:
             self.log(f"{ids.size} trucks written off")
+
+
+@njit(cache=True)
+def _settled_fees_on_grid(  # pragma: no cover - compiled
+    held_from: np.ndarray, fixed_at: np.ndarray, paid: np.ndarray, last: int
+) -> np.ndarray:
+    """The settled fees of ``Detention.fees_series`` on days 0..last: over the trucks whose fee
+    was fixed (a finite day), a ramp at ``paid / (fixed - held)`` a day from the hold to the
+    day it was fixed, or the whole amount from that day if it was fixed at the hold; binned as
+    ``sums._ramps_on_grid`` and ``sums._steps_on_grid`` bin (infinite and NaN times never
+    count) and added in the order ``fees_series_numpy`` adds them."""
+    days = last + 1
+    started = np.zeros(days)
+    started_weighted = np.zeros(days)
+    stopped = np.zeros(days)
+    stopped_weighted = np.zeros(days)
+    counted = np.zeros(days)
+    for i in range(fixed_at.size):
+        stop = fixed_at[i]
+        if not math.isfinite(stop):
+            continue
+        start = held_from[i]
+        span = stop - start
+        if span > 0:
+            rate = paid[i] / span
+            if -math.inf < start <= last:
+                day = max(0, math.ceil(start))
+                started[day] += rate
+                started_weighted[day] += rate * start
+            if stop <= last:
+                day = max(0, math.ceil(stop))
+                stopped[day] += rate
+                stopped_weighted[day] += rate * stop
+        elif stop <= last:
+            counted[max(0, math.ceil(stop))] += paid[i]
+    out = np.empty(days)
+    rate_on = base_on = rate_off = base_off = step = 0.0
+    for day in range(days):
+        rate_on += started[day]
+        base_on += started_weighted[day]
+        rate_off += stopped[day]
+        base_off += stopped_weighted[day]
+        step += counted[day]
+        out[day] = ((day * rate_on - base_on) - (day * rate_off - base_off)) + step
+    return out
