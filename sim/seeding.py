@@ -81,6 +81,11 @@ class _StreamSeed(ISpawnableSeedSequence):
     def spawn(self, n_children: int) -> Any:  # numpy's stub says list[Self]; they are real
         return self.real().spawn(n_children)
 
+    def __getattr__(self, name: str) -> Any:  # entropy, spawn_key, pool, n_children_spawned
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.real(), name)
+
 
 class Streams:
     """Named random streams of one replication.

@@ -121,3 +121,44 @@ def test_no_import_goes_up_a_layer(module: str, path: Path) -> None:
         if name.startswith("sim.") and (layer_of(name) or 0) > own
     )
     assert upward == [], f"{module} imports from a higher layer"
+
+
+def _compiled_functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    """The module-level functions decorated with numba's njit."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if isinstance(target, ast.Name) and target.id == "njit":
+                    found[node.name] = node
+    return found
+
+
+def test_compiled_code_calls_only_compiled_code_of_its_own_file() -> None:
+    """numba's cache (``cache=True``) is keyed on the file of the function compiled, not on
+    the files of the compiled functions it calls: a compiled call into another file would
+    keep running the old machine code after that file changed. So a compiled function calls
+    only compiled functions of its own file (small helpers are copied where needed)."""
+    compiled = {}
+    trees = {}
+    for module, path in modules():
+        trees[module] = tree = ast.parse(path.read_text(encoding="utf-8"))
+        compiled[module] = _compiled_functions(tree)
+    everywhere = {name for functions in compiled.values() for name in functions}
+    offences = []
+    for module, functions in compiled.items():
+        imported = {
+            alias.asname or alias.name
+            for node in trees[module].body
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        for name, function in functions.items():
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    callee = node.func.id
+                    if callee in imported and callee in everywhere:
+                        offences.append(f"{module}.{name} calls {callee} from another file")
+    assert offences == []
+    assert sum(len(functions) for functions in compiled.values()) >= 15  # the check saw them

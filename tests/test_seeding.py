@@ -107,3 +107,10 @@ def test_uniforms_are_the_uniforms_one_by_one() -> None:
         assert streams.uniforms(names) == expected, (seed, replication)
     assert Streams(1, 2).uniforms([]) == []
     assert Streams(np.int64(3), 4).uniforms(["a"]) == [Streams(3, 4).uniform("a")]  # type: ignore[arg-type]
+
+
+def test_a_streams_seed_has_the_seed_sequences_attributes() -> None:
+    seed_seq = Streams(5, 9)["fleet"].bit_generator.seed_seq
+    assert seed_seq.entropy == 5
+    assert seed_seq.spawn_key == (9, stream_key("fleet"))
+    assert seed_seq.n_children_spawned == 0

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sim.model.standoff import sums
+from sim.model.standoff.fleet import numpy_sum
 from sim.model.standoff.sums import count_between, grid_last_day, ramp_sum, step_sum
 
 INF = math.inf
@@ -102,8 +103,8 @@ def test_numpy_sum_is_numpys_sum_to_the_last_bit(sizes: range | list[int]) -> No
     rng = np.random.default_rng(3)
     for size in sizes:
         values = rng.lognormal(5.0, 3.0, size) * rng.choice([-1.0, 1.0], size)
-        assert sums.numpy_sum(values, size) == float(values.sum()), size
+        assert numpy_sum(values, size) == float(values.sum()), size
         part = size // 3
-        assert sums.numpy_sum(values, part) == float(values[:part].sum()), part
-    assert sums.numpy_sum(np.array([-0.0]), 1) == 0.0  # numpy adds to +0.0
-    assert math.copysign(1.0, sums.numpy_sum(np.array([-0.0]), 1)) == 1.0
+        assert numpy_sum(values, part) == float(values[:part].sum()), part
+    assert numpy_sum(np.array([-0.0]), 1) == 0.0  # numpy adds to +0.0
+    assert math.copysign(1.0, numpy_sum(np.array([-0.0]), 1)) == 1.0

@@ -17,7 +17,7 @@ from sim.model.standoff.checkpoint import CheckpointQueue, counts_at
 from sim.model.standoff.schema import Checkpoint as CheckpointSpec
 from sim.model.standoff.schema import Closure as ClosureSpec
 from sim.model.standoff.schema import Incidents as IncidentsSpec
-from sim.model.standoff.sums import count_between, nan_min
+from sim.model.standoff.sums import count_between
 from sim.scenario.distributions import Dist
 
 INF = math.inf
@@ -421,6 +421,15 @@ def next_trigger(
     return float(last[hits[0]]) if hits.size else INF
 
 
+# A copy in each file that needs it: numba's cache does not notice a change to a compiled
+# function in another file, so compiled code here calls only compiled code of this file.
+@njit(cache=True, error_model="numpy")
+def _nan_min(a: float, b: float) -> float:  # pragma: no cover - np.minimum of two floats
+    if a != a or b != b:
+        return math.nan
+    return a if a <= b else b
+
+
 @njit(cache=True)
 def _pick_checkpoints(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
     days: np.ndarray,
@@ -438,7 +447,7 @@ def _pick_checkpoints(  # pragma: no cover - compiled; run as Python under NUMBA
     for i in range(uniform.size):
         period = periods - 1
         if departure.size:
-            period = np.searchsorted(days, nan_min(departure[i], now), side="right") - 1
+            period = np.searchsorted(days, _nan_min(departure[i], now), side="right") - 1
             if period < 0:
                 period += periods
         pick = uniform[i] * cumulative[period, count - 1]

@@ -46,7 +46,6 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.model.standoff.sums import nan_max
 from sim.scenario.distributions import Dist
 
 INF = math.inf
@@ -429,6 +428,15 @@ class CheckpointQueue:
         )
 
 
+# A copy in each file that needs it: numba's cache does not notice a change to a compiled
+# function in another file, so compiled code here calls only compiled code of this file.
+@njit(cache=True, error_model="numpy")
+def _nan_max(a: float, b: float) -> float:  # pragma: no cover - np.maximum of two floats
+    if a != a or b != b:  # NaN propagates
+        return math.nan
+    return a if a >= b else b
+
+
 @njit(cache=True)
 def _ready_behind_background(  # pragma: no cover - compiled
     arrival: np.ndarray,
@@ -458,7 +466,7 @@ def _ready_behind_background(  # pragma: no cover - compiled
             ready_at = start + behind / capacity
         else:
             ready_at = math.inf if behind > 0 else -math.inf
-        ready[i - first] = nan_max(nan_max(arrival[i], ready_at), now)
+        ready[i - first] = _nan_max(_nan_max(arrival[i], ready_at), now)
     return ready
 
 
@@ -477,7 +485,7 @@ def peak_queue(arrival: np.ndarray, left: np.ndarray) -> int:
 def peak_queue_sorted(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
     arrival: np.ndarray, left: np.ndarray
 ) -> int:
-    """``peak_queue`` of arrival and leaving times already sorted (each on its own)."""
+    """``peak_queue`` of arrival and leaving times already sorted (each on its own; no NaN)."""
     peak = 0
     gone = 0
     for k in range(arrival.size):

@@ -18,14 +18,7 @@ import numpy as np
 from numba import njit
 
 from sim.model.standoff.schema import Scenario
-from sim.model.standoff.sums import (
-    grid_last_day,
-    nan_max,
-    nan_min,
-    numpy_sum,
-    ramp_sum,
-    step_sum,
-)
+from sim.model.standoff.sums import grid_last_day, ramp_sum, step_sum
 
 INF = math.inf
 
@@ -153,6 +146,8 @@ class Fleet:
     def append(self, *batches: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Add the trucks of ``batches`` (from ``draw``; the times they do not give are "not
         yet", inf), every column joined once; returns each batch's indices."""
+        if not batches:
+            return []
         first = self.size
         sizes = [batch["group"].size for batch in batches]
         added = sum(sizes)
@@ -310,6 +305,94 @@ def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: fl
     return float(rate @ span)
 
 
+# A copy in each file that needs it: numba's cache does not notice a change to a compiled
+# function in another file, so compiled code here calls only compiled code of this file.
+@njit(cache=True, error_model="numpy")
+def _nan_max(a: float, b: float) -> float:  # pragma: no cover - np.maximum of two floats
+    if a != a or b != b:  # NaN propagates
+        return math.nan
+    return a if a >= b else b
+
+
+@njit(cache=True, error_model="numpy")
+def _nan_min(a: float, b: float) -> float:  # pragma: no cover - np.minimum of two floats
+    if a != a or b != b:
+        return math.nan
+    return a if a <= b else b
+
+
+@njit(cache=True)
+def _block_sum(values: np.ndarray, first: int, count: int) -> float:  # pragma: no cover
+    """numpy's sum of a block of at most 128 terms (``pairwise_sum`` in numpy's
+    ``loops_utils.h``): below 8 terms one by one; else in eight interleaved partial sums."""
+    if count < 8:
+        total = -0.0
+        for i in range(first, first + count):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[first], values[first + 1], values[first + 2], values[first + 3]
+    r4, r5, r6, r7 = values[first + 4], values[first + 5], values[first + 6], values[first + 7]
+    i = first + 8
+    stop = first + count - count % 8
+    while i < stop:
+        r0 += values[i]
+        r1 += values[i + 1]
+        r2 += values[i + 2]
+        r3 += values[i + 3]
+        r4 += values[i + 4]
+        r5 += values[i + 5]
+        r6 += values[i + 6]
+        r7 += values[i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < first + count:
+        total += values[i]
+        i += 1
+    return total
+
+
+@njit(cache=True)
+def numpy_sum(values: np.ndarray, count: int) -> float:  # pragma: no cover - compiled
+    """``float(values[:count].sum())`` for a contiguous float64 array, the same to the last bit
+    (numpy's pairwise summation, in its order: the carriers' costs must not move by a bit):
+    numpy adds to 0.0 the pairwise sum, which splits a range of over 128 terms in two (the
+    first part a multiple of 8 terms) and sums blocks of at most 128 with ``_block_sum``. The
+    recursion is written as a loop over a stack of (first, count, partial sums) (numba's
+    cache does not keep recursive functions safely)."""
+    # Each frame: a range, and whether its left half is done (then its sum is kept).
+    firsts = np.empty(64, np.int64)
+    counts = np.empty(64, np.int64)
+    stage = np.zeros(64, np.int64)
+    lefts = np.empty(64)
+    depth = 0
+    firsts[0] = 0
+    counts[0] = count
+    result = 0.0
+    while depth >= 0:
+        first, size = firsts[depth], counts[depth]
+        if size <= 128:
+            result = _block_sum(values, first, size)
+            depth -= 1
+        else:
+            half = size // 2
+            half -= half % 8
+            if stage[depth] == 0:  # do the left half first
+                stage[depth] = 1
+                firsts[depth + 1], counts[depth + 1], stage[depth + 1] = first, half, 0
+                depth += 1
+                continue
+            if stage[depth] == 1:  # the left half's sum is in result: now the right half
+                stage[depth] = 2
+                lefts[depth] = result
+                firsts[depth + 1], counts[depth + 1] = first + half, size - half
+                stage[depth + 1] = 0
+                depth += 1
+                continue
+            result = lefts[depth] + result  # both halves done
+            depth -= 1
+    return 0.0 + result
+
+
 @njit(cache=True, error_model="numpy")
 def _cost_parts(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
     day: float,
@@ -349,12 +432,12 @@ def _cost_parts(  # pragma: no cover - compiled; run as Python under NUMBA_DISAB
             lost_count += 1
         start = idle_from[i]
         if math.isfinite(start):
-            end = nan_min(idle_to[i], replaced)
-            idle_days[i] = nan_max(nan_min(end, day) - start, 0.0)
+            end = _nan_min(idle_to[i], replaced)
+            idle_days[i] = _nan_max(_nan_min(end, day) - start, 0.0)
         else:
             idle_days[i] = 0.0
         if math.isfinite(replaced):
-            lease_days[i] = nan_max(nan_min(idle_to[i], day) - replaced, 0.0)
+            lease_days[i] = _nan_max(_nan_min(idle_to[i], day) - replaced, 0.0)
         else:
             lease_days[i] = 0.0
     return (
@@ -395,7 +478,7 @@ def _cost_series_on_grid(  # pragma: no cover - compiled; run as Python under NU
         lease_end = idle_to[i] if math.isfinite(replaced) else math.inf
         ramps = (
             (idle_from[i], idle_rate[i]),
-            (nan_min(idle_to[i], replaced), idle_rate[i]),
+            (_nan_min(idle_to[i], replaced), idle_rate[i]),
             (replaced, lease_rate[i]),
             (lease_end, lease_rate[i]),
         )

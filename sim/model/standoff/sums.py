@@ -9,9 +9,6 @@ before every day. On the daily grid ``0, 1, ..., D`` (what every run's series us
 each truck is put in the bin of the first day on or after its time and the bins are summed
 cumulatively, in a loop compiled with numba: no sorting. Other days (sorted) use sorted
 cumulative sums and ``searchsorted``. The two agree to rounding (counts exactly).
-
-``numpy_sum`` is numpy's own float64 sum (its pairwise summation, in the same order), for
-compiled code that must give the same totals as numpy to the last bit.
 """
 
 from __future__ import annotations
@@ -20,91 +17,6 @@ import math
 
 import numpy as np
 from numba import njit
-
-
-@njit(cache=True, error_model="numpy")
-def nan_max(a: float, b: float) -> float:  # pragma: no cover - np.maximum of two floats
-    if a != a or b != b:  # NaN propagates
-        return math.nan
-    return a if a >= b else b
-
-
-@njit(cache=True, error_model="numpy")
-def nan_min(a: float, b: float) -> float:  # pragma: no cover - np.minimum of two floats
-    if a != a or b != b:
-        return math.nan
-    return a if a <= b else b
-
-
-@njit(cache=True)
-def _block_sum(values: np.ndarray, first: int, count: int) -> float:  # pragma: no cover
-    """numpy's sum of a block of at most 128 terms (``pairwise_sum`` in numpy's
-    ``loops_utils.h``): below 8 terms one by one; else in eight interleaved partial sums."""
-    if count < 8:
-        total = -0.0
-        for i in range(first, first + count):
-            total += values[i]
-        return total
-    r0, r1, r2, r3 = values[first], values[first + 1], values[first + 2], values[first + 3]
-    r4, r5, r6, r7 = values[first + 4], values[first + 5], values[first + 6], values[first + 7]
-    i = first + 8
-    stop = first + count - count % 8
-    while i < stop:
-        r0 += values[i]
-        r1 += values[i + 1]
-        r2 += values[i + 2]
-        r3 += values[i + 3]
-        r4 += values[i + 4]
-        r5 += values[i + 5]
-        r6 += values[i + 6]
-        r7 += values[i + 7]
-        i += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < first + count:
-        total += values[i]
-        i += 1
-    return total
-
-
-@njit(cache=True)
-def numpy_sum(values: np.ndarray, count: int) -> float:  # pragma: no cover - compiled
-    """``float(values[:count].sum())`` for a contiguous float64 array, the same to the last bit:
-    numpy adds to 0.0 the pairwise sum, which splits a range of over 128 terms in two (the
-    first part a multiple of 8 terms) and sums blocks of at most 128 with ``_block_sum``. The
-    recursion is written as a loop over a stack of (first, count, partial sums) (numba's
-    cache does not keep recursive functions safely)."""
-    # Each frame: a range, and whether its left half is done (then its sum is kept).
-    firsts = np.empty(64, np.int64)
-    counts = np.empty(64, np.int64)
-    stage = np.zeros(64, np.int64)
-    lefts = np.empty(64)
-    depth = 0
-    firsts[0] = 0
-    counts[0] = count
-    result = 0.0
-    while depth >= 0:
-        first, size = firsts[depth], counts[depth]
-        if size <= 128:
-            result = _block_sum(values, first, size)
-            depth -= 1
-        else:
-            half = size // 2
-            half -= half % 8
-            if stage[depth] == 0:  # do the left half first
-                stage[depth] = 1
-                firsts[depth + 1], counts[depth + 1], stage[depth + 1] = first, half, 0
-                depth += 1
-                continue
-            if stage[depth] == 1:  # the left half's sum is in result: now the right half
-                stage[depth] = 2
-                lefts[depth] = result
-                firsts[depth + 1], counts[depth + 1] = first + half, size - half
-                stage[depth + 1] = 0
-                depth += 1
-                continue
-            result = lefts[depth] + result  # both halves done
-            depth -= 1
-    return 0.0 + result
 
 
 def grid_last_day(days: np.ndarray) -> int | None:
