@@ -72,14 +72,14 @@ def pcg64_state(entropy: np.ndarray, key: int, out: np.ndarray) -> None:  # prag
     mult_b = np.uint32(_MULT_B)
     hash_const = np.uint32(_INIT_B)
     for j in range(4):
-        halves = np.empty(2, np.uint64)
+        word = np.uint64(0)
         for half in range(2):
             value = pool[(2 * j + half) % _POOL_SIZE] ^ hash_const
             hash_const = np.uint32(hash_const * mult_b)
             value = np.uint32(value * hash_const)
             value ^= value >> shift
-            halves[half] = np.uint64(value)
-        out[j] = (halves[1] << np.uint64(32)) | halves[0]
+            word |= np.uint64(value) << np.uint64(32 * half)
+        out[j] = word
 
 
 # PCG64's 128-bit LCG multiplier (numpy's PCG_DEFAULT_MULTIPLIER_128), as its two halves.

@@ -135,13 +135,14 @@ class Streams:
         whatever else is drawn, in whatever order (used for per-replication parameters, keyed
         by their key path, so adding or removing a parameter moves no other draw). It is the
         first ``random()`` of the generator ``streams[name]`` would be."""
-        # Generator.random(): the top 53 bits of the next 64-bit output, times 2**-53.
-        return float(int(self._bit_generator(name).random_raw()) >> 11) * (1.0 / 9007199254740992.0)
+        return self.uniforms([name])[0]
 
     def uniforms(self, names: list[str]) -> list[float]:
-        """``[self.uniform(name) for name in names]``, worked out in one compiled call."""
-        if self._entropy is None or not names:
-            return [self.uniform(name) for name in names]
+        """``uniform`` of each of ``names``, worked out in one compiled call."""
+        if self._entropy is None:  # a seed numpy must read itself
+            return [
+                float(np.random.Generator(self._bit_generator(name)).random()) for name in names
+            ]
         keys = np.array([stream_key(name) for name in names], dtype=np.int64)
         out = np.empty(len(names))
         _pcg().first_doubles(self._entropy, keys, out)

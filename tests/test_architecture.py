@@ -139,7 +139,7 @@ def test_compiled_code_calls_only_compiled_code_of_its_own_file() -> None:
     """numba's cache (``cache=True``) is keyed on the file of the function compiled, not on
     the files of the compiled functions it calls: a compiled call into another file would
     keep running the old machine code after that file changed. So a compiled function calls
-    only compiled functions of its own file (small helpers are copied where needed)."""
+    only compiled functions of its own file (or numpy's, which numba compiles itself)."""
     compiled = {}
     trees = {}
     for module, path in modules():

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from sim.model.standoff import sums
-from sim.model.standoff.fleet import numpy_sum
 from sim.model.standoff.sums import count_between, grid_last_day, ramp_sum, step_sum
 
 INF = math.inf
@@ -94,17 +93,3 @@ def test_the_compiled_loops_are_their_python_source() -> None:
     assert np.array_equal(sums._counts_on_grid(times, 50), sums._counts_on_grid.py_func(times, 50))
     days = np.arange(0.0, 51.0)
     assert sums._grid_last_day(days) == sums._grid_last_day.py_func(days) == 50
-
-
-@pytest.mark.parametrize("sizes", [range(0, 300), [511, 1024, 1025, 8191, 8192, 8193, 70001]])
-def test_numpy_sum_is_numpys_sum_to_the_last_bit(sizes: range | list[int]) -> None:
-    """Sequential summation would differ from numpy's pairwise sum in the last bits from 8
-    terms on; the compiled copy must not, at any size (blocks, splits, remainders)."""
-    rng = np.random.default_rng(3)
-    for size in sizes:
-        values = rng.lognormal(5.0, 3.0, size) * rng.choice([-1.0, 1.0], size)
-        assert numpy_sum(values, size) == float(values.sum()), size
-        part = size // 3
-        assert numpy_sum(values, part) == float(values[:part].sum()), part
-    assert numpy_sum(np.array([-0.0]), 1) == 0.0  # numpy adds to +0.0
-    assert math.copysign(1.0, numpy_sum(np.array([-0.0]), 1)) == 1.0

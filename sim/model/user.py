@@ -355,13 +355,15 @@ class UserModel:
 
     def draw_parameters(self, streams: Streams) -> dict[str, float]:
         """This replication's parameters: one uniform each, keyed by the parameter's name,
-        through ``ppf``."""
+        through ``ppf`` (the uniforms drawn in one call)."""
+        drawn = [
+            f"world/parameters.{name}"
+            for name, constant in zip(self._names, self._constants, strict=True)
+            if constant is None
+        ]
+        uniforms = iter(streams.uniforms(drawn))
         return {
-            name: (
-                float(dist.ppf(streams.uniform(f"world/parameters.{name}")))
-                if constant is None
-                else constant
-            )
+            name: float(dist.ppf(next(uniforms))) if constant is None else constant
             for name, dist, constant in zip(self._names, self._dists, self._constants, strict=True)
         }
 

@@ -17,14 +17,33 @@ presentation. It registers itself with :mod:`sim.model.registry` through ``MODEL
 - ``presentation``: main outcomes, cost and gain splits, labels and colours for reports.
 """
 
+from typing import Any
+
 from sim.model.registry import ModelDefinition
-from sim.model.standoff.model import OUTCOMES, SERIES, StandoffModel
 from sim.model.standoff.schema import Scenario, references
+
+
+def build(scenario: Scenario) -> Any:
+    """The model of a validated scenario. The mechanisms (and numba, which compiles their
+    loops) are imported only here: reading or checking a scenario does not load them."""
+    from sim.model.standoff.model import StandoffModel
+
+    return StandoffModel(scenario)
+
+
+def __getattr__(name: str) -> Any:
+    """``OUTCOMES``, ``SERIES`` and ``StandoffModel``, from ``model`` on first use."""
+    if name in ("OUTCOMES", "SERIES", "StandoffModel"):
+        from sim.model.standoff import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 MODEL = ModelDefinition(
     name="standoff",
     schema=Scenario,
-    factory=StandoffModel,
+    factory=build,
     description="The Lithuania-Belarus truck standoff of 2025-26 (the built-in model).",
     default=True,
     check=references,

@@ -262,13 +262,9 @@ class Border:
     def peak_daily_exits(self, horizon: float) -> int:
         """Most of the standoff's trucks through one checkpoint in one calendar day [d, d+1)
         within [0, horizon) (by the end of their service; background traffic not counted)."""
-        peak = 0
-        for queue in self.checkpoints:
-            through = queue.started()[2]
-            through = through[through < horizon]
-            if through.size:
-                peak = max(peak, int(np.bincount(through.astype(np.int64)).max()))
-        return peak
+        if horizon <= 0:
+            return 0
+        return max(int(queue.exits_by_day(horizon).max()) for queue in self.checkpoints)
 
     def traffic_outcomes(
         self,
@@ -376,9 +372,7 @@ def _peak_daily_throughput(queue: CheckpointQueue, horizon: float) -> float:
     if horizon <= 0:
         return 0.0
     days = math.ceil(horizon)
-    finish = queue.started()[2]
-    finish = finish[finish < horizon]
-    through = np.bincount(finish.astype(np.int64), minlength=days).astype(float)
+    through = queue.exits_by_day(horizon).astype(float)
     if queue.has_background:
         times, arrived, backlog = queue.fluid_knots(horizon)
         edges = np.minimum(np.arange(0.0, days + 1.0), horizon)
@@ -421,15 +415,6 @@ def next_trigger(
     return float(last[hits[0]]) if hits.size else INF
 
 
-# A copy in each file that needs it: numba's cache does not notice a change to a compiled
-# function in another file, so compiled code here calls only compiled code of this file.
-@njit(cache=True, error_model="numpy")
-def _nan_min(a: float, b: float) -> float:  # pragma: no cover - np.minimum of two floats
-    if a != a or b != b:
-        return math.nan
-    return a if a <= b else b
-
-
 @njit(cache=True)
 def _pick_checkpoints(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
     days: np.ndarray,
@@ -447,7 +432,7 @@ def _pick_checkpoints(  # pragma: no cover - compiled; run as Python under NUMBA
     for i in range(uniform.size):
         period = periods - 1
         if departure.size:
-            period = np.searchsorted(days, _nan_min(departure[i], now), side="right") - 1
+            period = np.searchsorted(days, np.minimum(departure[i], now), side="right") - 1
             if period < 0:
                 period += periods
         pick = uniform[i] * cumulative[period, count - 1]

@@ -415,6 +415,13 @@ class CheckpointQueue:
         leaves.append(np.full(pending.size, INF))
         return np.concatenate(arrivals), np.concatenate(leaves)
 
+    def exits_by_day(self, horizon: float) -> np.ndarray:
+        """Standoff trucks through (service ended) on each calendar day [d, d+1) of
+        [0, horizon), ``horizon`` > 0."""
+        finish = self.started()[2]
+        finish = finish[finish < horizon]
+        return np.bincount(finish.astype(np.int64), minlength=math.ceil(horizon))
+
     def started(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, start, end) of every truck served here so far."""
         if not self.started_ids:
@@ -426,15 +433,6 @@ class CheckpointQueue:
             start,
             start + np.concatenate(self.started_service),
         )
-
-
-# A copy in each file that needs it: numba's cache does not notice a change to a compiled
-# function in another file, so compiled code here calls only compiled code of this file.
-@njit(cache=True, error_model="numpy")
-def _nan_max(a: float, b: float) -> float:  # pragma: no cover - np.maximum of two floats
-    if a != a or b != b:  # NaN propagates
-        return math.nan
-    return a if a >= b else b
 
 
 @njit(cache=True)
@@ -466,7 +464,7 @@ def _ready_behind_background(  # pragma: no cover - compiled
             ready_at = start + behind / capacity
         else:
             ready_at = math.inf if behind > 0 else -math.inf
-        ready[i - first] = _nan_max(_nan_max(arrival[i], ready_at), now)
+        ready[i - first] = np.maximum(np.maximum(arrival[i], ready_at), now)
     return ready
 
 

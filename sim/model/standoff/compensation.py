@@ -128,11 +128,16 @@ class Compensations:
         return None
 
     def terms_for(
-        self, day: float, group: np.ndarray, fleet: Fleet
+        self,
+        day: float,
+        group: np.ndarray,
+        fleet: Fleet,
+        bring_records_up_to: Callable[[float], None],
     ) -> tuple[np.ndarray | float, np.ndarray | float]:
         """(per day, fee share) that owners of trucks of ``group`` count on at ``day`` (plain
         zeros when no scheme that enters their decisions pays anything, or its budget is
-        spent: owners learn that at their next decision point)."""
+        spent: owners learn that at their next decision point). A budget is read from the
+        fleet's records, which ``bring_records_up_to(day)`` completes first."""
         scheme = self.in_force(day)
         if (
             scheme is None
@@ -140,16 +145,12 @@ class Compensations:
             or (scheme.per_day == 0 and scheme.fee_share == 0)
         ):
             return 0.0, 0.0
-        if math.isfinite(scheme.budget) and scheme.paid_until(fleet, day) >= scheme.budget:
-            return 0.0, 0.0
+        if math.isfinite(scheme.budget):
+            bring_records_up_to(day)
+            if scheme.paid_until(fleet, day) >= scheme.budget:
+                return 0.0, 0.0
         covered = scheme.covers(group)
         return covered * scheme.per_day, covered * scheme.fee_share
-
-    def reads_records(self, day: float) -> bool:
-        """Whether :meth:`terms_for` at ``day`` reads the fleet's records (a budget in force
-        that enters decisions: what it has paid so far)."""
-        scheme = self.in_force(day)
-        return scheme is not None and scheme.enters_decisions and math.isfinite(scheme.budget)
 
     def series(self, fleet: Fleet, days: np.ndarray) -> np.ndarray:
         total = np.zeros(days.size)

@@ -3,8 +3,9 @@
 Each truck has its own owner group, market value, worth to its owner, daily idle cost, the
 owner's belief about a release and replacement terms, and a record of what happened to it
 (when it entered, queued, was held, asked to be retrieved, paid, left, was lost, was replaced).
-Rows are added when trucks enter Belarus (``extend``); costs are computed from the records: the
-carriers' cost up to any day, and daily series.
+Rows are drawn for trucks in Belarus when the model needs them (``draw``) and joined to the
+arrays (``append``); costs are computed from the records: the carriers' cost up to any day, and
+daily series.
 """
 
 from __future__ import annotations
@@ -84,18 +85,6 @@ class Fleet:
     def empty(cls) -> Fleet:
         kinds = {"group": np.int64, "status": np.int8, "exit_kind": np.int8}
         return cls(**{name: np.empty(0, dtype=kinds.get(name, float)) for name in COLUMNS})
-
-    def extend(
-        self,
-        scenario: Scenario,
-        size: int,
-        now: float,
-        rng: np.random.Generator,
-        departs_at: np.ndarray,
-    ) -> np.ndarray:
-        """Add ``size`` trucks that are in Belarus at ``now``: a group for each by the groups'
-        shares, then each truck's own parameters. Returns their indices."""
-        return self.append(self.draw(scenario, size, now, rng, departs_at))[0]
 
     @staticmethod
     def draw(
@@ -197,14 +186,13 @@ class Fleet:
         retrieval costs paid; idle cost (each truck's daily cost while idle and not replaced);
         replacement (the one-off cost and the substitute's daily cost since); assets lost.
 
-        One compiled pass (``_cost_parts``) finds the sums and each truck's idle and lease
-        days; the daily costs are then the dot products. The result is the same to the last
-        bit as the numpy expressions ``_segments`` and ``_interval_cost`` write out (a test
-        holds them together)."""
+        One compiled pass (``_cost_parts``) picks the amounts counted by ``day`` and each
+        truck's days idle (not replaced) and with a substitute; numpy then sums the amounts and
+        takes the dot products, so the totals are numpy's to the last bit."""
         size = self.size
-        idle_days = np.empty(size)
-        lease_days = np.empty(size)
-        fees, retrieval, replacement, assets = _cost_parts(
+        picked = np.empty((4, size))  # fees, retrieval costs, replacement costs, values lost
+        days = np.empty((2, size))  # idle, with a substitute
+        paid, replaced, lost = _cost_parts(
             float(day),
             self.idle_from,
             self.idle_to,
@@ -215,30 +203,16 @@ class Fleet:
             self.retrieval_cost_eur,
             self.replacement_cost_eur,
             self.value_eur,
-            idle_days,
-            lease_days,
+            picked,
+            days,
         )
         return CarrierCosts(
-            fees=fees,
-            retrieval=retrieval,
-            idle=float(self.idle_eur_per_day @ idle_days),
-            replacement=replacement + float(self.replacement_eur_per_day @ lease_days),
-            assets=assets,
-        )
-
-    def costs_until_numpy(self, day: float) -> CarrierCosts:
-        """``costs_until`` in numpy array expressions (the reference the compiled pass is
-        tested against)."""
-        idle_end, lease_start, lease_end, lease_rate = self._segments()
-        paid = self.paid_at <= day
-        replaced = self.replaced_at <= day
-        return CarrierCosts(
-            fees=float(self.fee_paid_eur[paid].sum()),
-            retrieval=float(self.retrieval_cost_eur[paid].sum()),
-            idle=_interval_cost(self.idle_from, idle_end, self.idle_eur_per_day, day),
-            replacement=float(self.replacement_cost_eur[replaced].sum())
-            + _interval_cost(lease_start, lease_end, lease_rate, day),
-            assets=float(self.value_eur[self.lost_at <= day].sum()),
+            fees=float(picked[0, :paid].sum()),
+            retrieval=float(picked[1, :paid].sum()),
+            idle=float(self.idle_eur_per_day @ days[0]),
+            replacement=float(picked[2, :replaced].sum())
+            + float(self.replacement_eur_per_day @ days[1]),
+            assets=float(picked[3, :lost].sum()),
         )
 
     def carrier_cost_until(self, day: float) -> float:
@@ -298,101 +272,6 @@ class Fleet:
 COLUMNS = tuple(f.name for f in fields(Fleet))
 
 
-def _interval_cost(start: np.ndarray, end: np.ndarray, rate: np.ndarray, day: float) -> float:
-    """sum_i rate_i * |[start_i, min(end_i, day))|."""
-    span = np.maximum(np.minimum(end, day) - start, 0.0)
-    span[~np.isfinite(start)] = 0.0
-    return float(rate @ span)
-
-
-# A copy in each file that needs it: numba's cache does not notice a change to a compiled
-# function in another file, so compiled code here calls only compiled code of this file.
-@njit(cache=True, error_model="numpy")
-def _nan_max(a: float, b: float) -> float:  # pragma: no cover - np.maximum of two floats
-    if a != a or b != b:  # NaN propagates
-        return math.nan
-    return a if a >= b else b
-
-
-@njit(cache=True, error_model="numpy")
-def _nan_min(a: float, b: float) -> float:  # pragma: no cover - np.minimum of two floats
-    if a != a or b != b:
-        return math.nan
-    return a if a <= b else b
-
-
-@njit(cache=True)
-def _block_sum(values: np.ndarray, first: int, count: int) -> float:  # pragma: no cover
-    """numpy's sum of a block of at most 128 terms (``pairwise_sum`` in numpy's
-    ``loops_utils.h``): below 8 terms one by one; else in eight interleaved partial sums."""
-    if count < 8:
-        total = -0.0
-        for i in range(first, first + count):
-            total += values[i]
-        return total
-    r0, r1, r2, r3 = values[first], values[first + 1], values[first + 2], values[first + 3]
-    r4, r5, r6, r7 = values[first + 4], values[first + 5], values[first + 6], values[first + 7]
-    i = first + 8
-    stop = first + count - count % 8
-    while i < stop:
-        r0 += values[i]
-        r1 += values[i + 1]
-        r2 += values[i + 2]
-        r3 += values[i + 3]
-        r4 += values[i + 4]
-        r5 += values[i + 5]
-        r6 += values[i + 6]
-        r7 += values[i + 7]
-        i += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < first + count:
-        total += values[i]
-        i += 1
-    return total
-
-
-@njit(cache=True)
-def numpy_sum(values: np.ndarray, count: int) -> float:  # pragma: no cover - compiled
-    """``float(values[:count].sum())`` for a contiguous float64 array, the same to the last bit
-    (numpy's pairwise summation, in its order: the carriers' costs must not move by a bit):
-    numpy adds to 0.0 the pairwise sum, which splits a range of over 128 terms in two (the
-    first part a multiple of 8 terms) and sums blocks of at most 128 with ``_block_sum``. The
-    recursion is written as a loop over a stack of (first, count, partial sums) (numba's
-    cache does not keep recursive functions safely)."""
-    # Each frame: a range, and whether its left half is done (then its sum is kept).
-    firsts = np.empty(64, np.int64)
-    counts = np.empty(64, np.int64)
-    stage = np.zeros(64, np.int64)
-    lefts = np.empty(64)
-    depth = 0
-    firsts[0] = 0
-    counts[0] = count
-    result = 0.0
-    while depth >= 0:
-        first, size = firsts[depth], counts[depth]
-        if size <= 128:
-            result = _block_sum(values, first, size)
-            depth -= 1
-        else:
-            half = size // 2
-            half -= half % 8
-            if stage[depth] == 0:  # do the left half first
-                stage[depth] = 1
-                firsts[depth + 1], counts[depth + 1], stage[depth + 1] = first, half, 0
-                depth += 1
-                continue
-            if stage[depth] == 1:  # the left half's sum is in result: now the right half
-                stage[depth] = 2
-                lefts[depth] = result
-                firsts[depth + 1], counts[depth + 1] = first + half, size - half
-                stage[depth + 1] = 0
-                depth += 1
-                continue
-            result = lefts[depth] + result  # both halves done
-            depth -= 1
-    return 0.0 + result
-
-
 @njit(cache=True, error_model="numpy")
 def _cost_parts(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JIT=1
     day: float,
@@ -405,47 +284,37 @@ def _cost_parts(  # pragma: no cover - compiled; run as Python under NUMBA_DISAB
     retrieval: np.ndarray,
     replacement_cost: np.ndarray,
     value: np.ndarray,
-    idle_days: np.ndarray,
-    lease_days: np.ndarray,
-) -> tuple[float, float, float, float]:
-    """One pass over the trucks for ``Fleet.costs_until``: (fees, retrieval costs and
-    replacement one-off costs paid by ``day``, value lost by ``day``), each summed in numpy's
-    order, and into ``idle_days`` and ``lease_days`` each truck's days idle (not replaced) and
-    with a substitute by ``day``."""
-    size = idle_from.size
-    fees = np.empty(size)
-    drivers = np.empty(size)
-    swaps = np.empty(size)
-    lost = np.empty(size)
+    picked: np.ndarray,
+    days: np.ndarray,
+) -> tuple[int, int, int]:
+    """One pass over the trucks for ``Fleet.costs_until``. Into the rows of ``picked``, in the
+    trucks' order: the fees and retrieval costs paid by ``day``, the replacement costs paid by
+    then, the values lost by then; returns how many of each (paid, replaced, lost). Into the
+    rows of ``days``: each truck's days idle (not replaced) and with a substitute by ``day``."""
     paid_count = swap_count = lost_count = 0
-    for i in range(size):
+    for i in range(idle_from.size):
         replaced = replaced_at[i]
         if paid_at[i] <= day:
-            fees[paid_count] = fee_paid[i]
-            drivers[paid_count] = retrieval[i]
+            picked[0, paid_count] = fee_paid[i]
+            picked[1, paid_count] = retrieval[i]
             paid_count += 1
         if replaced <= day:
-            swaps[swap_count] = replacement_cost[i]
+            picked[2, swap_count] = replacement_cost[i]
             swap_count += 1
         if lost_at[i] <= day:
-            lost[lost_count] = value[i]
+            picked[3, lost_count] = value[i]
             lost_count += 1
         start = idle_from[i]
         if math.isfinite(start):
-            end = _nan_min(idle_to[i], replaced)
-            idle_days[i] = _nan_max(_nan_min(end, day) - start, 0.0)
+            end = np.minimum(idle_to[i], replaced)
+            days[0, i] = np.maximum(np.minimum(end, day) - start, 0.0)
         else:
-            idle_days[i] = 0.0
+            days[0, i] = 0.0
         if math.isfinite(replaced):
-            lease_days[i] = _nan_max(_nan_min(idle_to[i], day) - replaced, 0.0)
+            days[1, i] = np.maximum(np.minimum(idle_to[i], day) - replaced, 0.0)
         else:
-            lease_days[i] = 0.0
-    return (
-        numpy_sum(fees, paid_count),
-        numpy_sum(drivers, paid_count),
-        numpy_sum(swaps, swap_count),
-        numpy_sum(lost, lost_count),
-    )
+            days[1, i] = 0.0
+    return paid_count, swap_count, lost_count
 
 
 @njit(cache=True)
@@ -478,7 +347,7 @@ def _cost_series_on_grid(  # pragma: no cover - compiled; run as Python under NU
         lease_end = idle_to[i] if math.isfinite(replaced) else math.inf
         ramps = (
             (idle_from[i], idle_rate[i]),
-            (_nan_min(idle_to[i], replaced), idle_rate[i]),
+            (np.minimum(idle_to[i], replaced), idle_rate[i]),
             (replaced, lease_rate[i]),
             (lease_end, lease_rate[i]),
         )

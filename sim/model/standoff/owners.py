@@ -126,28 +126,12 @@ def waiting_table(
     return table
 
 
-# A copy in each file that needs it: numba's cache does not notice a change to a compiled
-# function in another file, so compiled code here calls only compiled code of this file.
-@njit(cache=True, error_model="numpy")
-def _nan_max(a: float, b: float) -> float:  # pragma: no cover - np.maximum of two floats
-    if a != a or b != b:  # NaN propagates
-        return math.nan
-    return a if a >= b else b
-
-
-@njit(cache=True, error_model="numpy")
-def _nan_min(a: float, b: float) -> float:  # pragma: no cover - np.minimum of two floats
-    if a != a or b != b:
-        return math.nan
-    return a if a <= b else b
-
-
 @njit(cache=True, error_model="numpy")
 def replaces_one(saving_per_day: float, replacement_cost: float, days_without: float) -> bool:
     """Whether an owner replaces the truck: the saving a day (idle cost - the substitute's)
     over the days they expect to be without it pays for the substitute's one-off cost (+inf
     once replaced: an owner replaces once)."""
-    return saving_per_day * _nan_max(days_without, 0.0) > replacement_cost
+    return saving_per_day * np.maximum(days_without, 0.0) > replacement_cost
 
 
 @njit(cache=True, error_model="numpy")
@@ -205,9 +189,9 @@ def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JI
         paid = 1.0 - fee_refund_share[i] if paying else 1.0
         net_daily = wait[DAILY, i] - compensation_per_day[i] if compensated else wait[DAILY, i]
         discounted = paid * (1.0 - expected_discount)
-        days = _nan_min(wait[EXPECTED, i] + shift, cap)
+        days = np.minimum(wait[EXPECTED, i] + shift, cap)
         expected[i] = days
-        horizon = _nan_max(days, 0.0)
+        horizon = np.maximum(days, 0.0)
         cost = horizon * (discounted * f + net_daily)
         cost += wait[RETRIEVAL, i] + discounted * fee_owed
         if believed:
@@ -226,7 +210,7 @@ def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JI
     costly = not b_nan and b_min > 0
     tolerable = np.empty(size)
     for i in range(size):
-        alternative = _nan_min(cost_of_waiting[i], wait[WORTH, i])
+        alternative = np.minimum(cost_of_waiting[i], wait[WORTH, i])
         if costly or b[i] > 0:
             days = (alternative - a[i]) / b[i]
         else:
@@ -239,7 +223,7 @@ def review(  # pragma: no cover - compiled; run as Python under NUMBA_DISABLE_JI
                 late = (alternative - p * lose[i] - (1.0 - p) * a[i]) / ((1.0 - p) * b[i])
             else:
                 late = -math.inf
-            days = _nan_max(until_deadline, _nan_min(days, late))
+            days = np.maximum(until_deadline, np.minimum(days, late))
         tolerable[i] = days
     # The queue is a prefix of the owners ranked most tolerant first (ties in their order): the
     # first owner whose tolerance does not cover their place stops it. Its length is the

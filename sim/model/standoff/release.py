@@ -296,9 +296,10 @@ class Detention:
             return True
         fleet = self.fleet
         waited = now - self.hold_day  # type: ignore[operator]
-        if self.compensations.reads_records(now):
-            self.apply_processing(now)  # a budget: what was paid so far counts every retrieval
-        per_day, share = self.compensations.terms_for(now, self._wait_group[:size], fleet)
+        # A budget counts what was paid so far: every retrieval processed by now.
+        per_day, share = self.compensations.terms_for(
+            now, self._wait_group[:size], fleet, self.apply_processing
+        )
         # The terms every owner knows (owners.Terms, in its order, passed one by one).
         self._waiting, retrieve, write_off, processed_at = owners.review(
             now,
@@ -414,7 +415,9 @@ class Detention:
         fleet = self.fleet
         held = np.flatnonzero(fleet.status == HELD)
         due = self.release_fee(now)
-        _, share = self.compensations.terms_for(now, fleet.group[held], fleet)
+        _, share = self.compensations.terms_for(
+            now, fleet.group[held], fleet, self.apply_processing
+        )
         pays = (1.0 - share) * due + fleet.retrieval_cost_draw_eur[held] <= fleet.worth_eur[held]
         payers = held[pays]
         pickup = np.asarray(
